@@ -1,0 +1,187 @@
+"""The command line: ``python -m gateway serve|sandbox|replay``. A public contract: extend, never rename.
+
+serve    run the gateway (``--sandbox`` also runs the embedded sandbox and points both upstream
+         hosts at it); every flag also reads its ``GATEWAY_*`` environment variable
+sandbox  run the sandbox upstream alone
+replay   replay a recorded HAR against a gateway and diff the answers semantically
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+import uvicorn
+
+from .settings import SPECS, ConfigError, Settings
+
+
+def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the gateway")
+    for spec in SPECS:
+        if spec.parse.__name__ == "_bool":
+            serve.add_argument(
+                spec.flag,
+                dest=spec.name,
+                nargs="?",
+                const="true",
+                default=None,
+                help=f"{spec.help} [{spec.env}, default {spec.default or 'off'}]",
+            )
+        else:
+            serve.add_argument(
+                spec.flag,
+                dest=spec.name,
+                default=None,
+                metavar=spec.name.upper(),
+                help=f"{spec.help} [{spec.env}, default {spec.default or 'unset'}]",
+            )
+
+
+def _sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sandbox = commands.add_parser("sandbox", help="run the sandbox upstream alone")
+    sandbox.add_argument("--host", default=os.environ.get("SANDBOX_HOST", "127.0.0.1"))
+    sandbox.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8081")))
+    sandbox.add_argument("--seed-caller-ids", type=int, default=None, metavar="N")
+    sandbox.add_argument("--verification", choices=("success", "fail"), default=None)
+
+
+def _replay_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    replay = commands.add_parser("replay", help="replay a HAR against a gateway and diff")
+    replay.add_argument("har")
+    replay.add_argument("--against", default=None, metavar="URL")
+    replay.add_argument("--mask", action="append", default=[], metavar="RULE")
+    replay.add_argument("--report", action="append", default=[], metavar="FILE")
+    replay.add_argument("--allow-writes", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
+    _sandbox_parser(commands)
+    _replay_parser(commands)
+    return parser
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def start_sandbox_thread(
+    host: str, port: int, env: dict[str, str], *, access_log: bool
+) -> tuple[str, uvicorn.Server]:
+    """Run the sandbox in this process, in its own thread and event loop; returns its base URL."""
+    from .sandbox import config_from_env, create_sandbox
+
+    app = create_sandbox(config_from_env(env))
+    sock = bind(host, port)
+    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise SystemExit("gateway: the sandbox could not start")
+        time.sleep(0.01)
+    bound_port = sock.getsockname()[1]
+    return f"http://{host}:{bound_port}", server
+
+
+def print_credentials(env: dict[str, str]) -> None:
+    from .sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    sid = env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
+    token = env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+    print(f"sandbox credentials: SANDBOX_ACCOUNT_SID={sid} SANDBOX_AUTH_TOKEN={token}", flush=True)
+
+
+def serve(args: argparse.Namespace) -> int:
+    overrides = {spec.name: getattr(args, spec.name) for spec in SPECS}
+    env = dict(os.environ)
+    try:
+        settings = Settings.load(env, overrides)
+    except ConfigError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    from .observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.sandbox:
+        base, _ = start_sandbox_thread("127.0.0.1", 0, env, access_log=False)
+        settings = settings.replace(upstream=base, trunking_upstream=base)
+        print_credentials(env)
+        print(f"sandbox upstream: {base}", flush=True)
+    print(f"gateway: http://{settings.host}:{settings.port}/2008-08-01/", flush=True)
+    run_gateway(settings)
+    return 0
+
+
+def run_gateway(settings: Settings) -> None:
+    from . import app as app_module
+
+    common = {
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+        "server_header": False,
+        "proxy_headers": False,
+    }
+    if settings.workers > 1:
+        os.environ.update(app_module.settings_to_env(settings))
+        uvicorn.run(
+            "gateway.app:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            **common,  # type: ignore[arg-type]
+        )
+        return
+    uvicorn.run(
+        app_module.create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import config_from_env, create_sandbox
+
+    env = dict(os.environ)
+    try:
+        config = config_from_env(env, seed_caller_ids=args.seed_caller_ids, verification=args.verification)
+    except ValueError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
+    print_credentials(env)
+    print(f"sandbox: http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(create_sandbox(config), host=args.host, port=args.port, access_log=True)
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    from .replay import main as replay_main
+
+    return replay_main(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"serve": serve, "sandbox": sandbox, "replay": replay}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

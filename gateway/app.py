@@ -1,0 +1,237 @@
+"""The ASGI application: legacy URL space, health and metrics, middleware, lifespan.
+
+One upstream client per process, opened in the lifespan (or injected for tests through
+``transport``). Everything below ``/2008-08-01/`` (after duplicate slashes are folded) is the legacy
+API; ``/healthz``, ``/readyz`` and ``/metrics`` live outside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from . import legacy, render
+from . import observability as obs
+from .document import Problem
+from .errors import GatewayError, MethodNotAllowed, NotFound
+from .middleware import ExchangeMiddleware, LimitMiddleware, Message, Receive, Scope, Send, header
+from .paging import ListCache
+from .resources import LEGACY_PREFIX
+from .service import Gateway
+from .settings import Settings
+from .upstream import Upstream
+
+log = logging.getLogger("gateway.app")
+
+
+def sniff_format(path: str) -> str:
+    """The format to answer errors in; never raises."""
+    try:
+        return legacy.split_format(path.rstrip("/"))[1]
+    except GatewayError:
+        return "xml"
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, content_type: str | None, extra: list[Any] | None = None
+) -> None:
+    headers: list[tuple[bytes, bytes]] = []
+    if content_type is not None:
+        headers.append((b"content-type", content_type.encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
+    headers.extend(extra or ())
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(exc: GatewayError, scope: Scope, send: Send) -> None:
+    fmt = sniff_format(legacy.normalise_path(scope.get("path", "/")))
+    obs.TRANSLATION_ERRORS.labels(type(exc).__name__).inc()
+    problem = Problem(exc.status, exc.message, exc.code, exc.more_info)
+    body, content_type = render.render(problem, fmt, exc.status)
+    extra: list[Any] = []
+    if isinstance(exc, MethodNotAllowed) and exc.allowed:
+        extra.append((b"allow", ", ".join(exc.allowed).encode()))
+    await send_bytes(send, exc.status, body, content_type, extra)
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class GatewayApp:
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.gateway: Gateway | None = None
+        self._ready: tuple[float, bool, dict[str, str]] | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        upstream = Upstream(self.settings, self.transport)
+        cache = ListCache(
+            self.settings.list_cache_ttl,
+            self.settings.list_cache_max_lists,
+            self.settings.list_cache_max_items,
+        )
+        self.gateway = Gateway(self.settings, upstream, cache)
+        try:
+            yield
+        finally:
+            self.gateway = None
+            await upstream.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = legacy.normalise_path(scope["path"])
+        try:
+            if path.startswith(LEGACY_PREFIX + "/"):
+                await self._legacy(scope, receive, send)
+            elif path in ("/healthz", "/readyz", "/metrics"):
+                await self._operational(path, send)
+            else:
+                raise NotFound()
+        except GatewayError as exc:
+            await send_error(exc, scope, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        stack = contextlib.AsyncExitStack()
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await stack.enter_async_context(self.lifespan())
+                except Exception as exc:  # pragma: no cover - reported to the server
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await stack.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _legacy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gateway = self.gateway
+        if gateway is None:
+            raise GatewayError("The gateway is not started", status=503)
+        body = await read_body(receive)
+        request = legacy.parse(
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            body,
+            header(scope, b"content-type") or "",
+            header(scope, b"authorization"),
+        )
+        try:
+            outcome = await gateway.handle(request)
+        except GatewayError:
+            raise
+        except Exception:
+            log.exception("unexpected error while translating %s %s", request.method, request.path)
+            raise GatewayError("The gateway failed to translate this request") from None
+        if outcome.document is None:
+            await send_bytes(send, outcome.status, b"", None)
+            return
+        payload, content_type = render.render(outcome.document, request.fmt, outcome.status, outcome.columns)
+        await send_bytes(send, outcome.status, payload, content_type)
+
+    async def _operational(self, path: str, send: Send) -> None:
+        if path == "/healthz":
+            await send_bytes(send, 200, b'{"status":"ok"}', "application/json")
+        elif path == "/metrics":
+            await send_bytes(send, 200, generate_latest(obs.REGISTRY), CONTENT_TYPE_LATEST)
+        else:
+            ready, hosts = await self.readiness()
+            body = render.orjson.dumps({"status": "ready" if ready else "unready", "upstreams": hosts})
+            await send_bytes(send, 200 if ready else 503, body, "application/json")
+
+    async def readiness(self) -> tuple[bool, dict[str, str]]:
+        now = time.monotonic()
+        if self._ready and now - self._ready[0] < self.settings.readiness_cache:
+            return self._ready[1], self._ready[2]
+        gateway = self.gateway
+        if gateway is None:
+            return False, {}
+        results = await asyncio.gather(
+            *(self._probe(gateway.upstream, base) for base in gateway.upstream.bases.values())
+        )
+        hosts = dict(zip(gateway.upstream.bases, results, strict=True))
+        ready = all(result == "reachable" for result in results)
+        self._ready = (now, ready, hosts)
+        return ready, hosts
+
+    async def _probe(self, upstream: Upstream, base: str) -> str:
+        try:
+            await upstream.client.get(base + "/", timeout=self.settings.readiness_timeout)
+        except httpx.TimeoutException:
+            return "timeout"
+        except httpx.HTTPError:
+            return "unreachable"
+        return "reachable"
+
+
+def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+    """The full stack: limits inside the exchange middleware, so every answer gets a request id."""
+    app = GatewayApp(settings, transport)
+    limited = LimitMiddleware(
+        app,
+        send_error,
+        max_body=settings.max_body_bytes,
+        max_url=settings.max_url_bytes,
+        max_headers=settings.max_header_bytes,
+    )
+    stack = ExchangeMiddleware(limited, log=settings.access_log)
+    stack.gateway_app = app  # type: ignore[attr-defined]
+    return stack
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """The ``GATEWAY_*`` variables that reproduce ``settings`` (for worker processes)."""
+    from .settings import SPECS, Secret
+
+    env: dict[str, str] = {}
+    for spec in SPECS:
+        value = getattr(settings, spec.name)
+        if value is None:
+            text = ""
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, Secret):
+            text = value.get()
+        elif isinstance(value, tuple):
+            text = ",".join(f"{sid}:{token.get()}" for sid, token in value)
+        else:
+            text = str(value)
+        env[spec.env] = text
+    return env
+
+
+def app_from_env() -> Any:
+    """uvicorn factory for worker processes: settings from the environment."""
+    import os
+
+    from .observability import configure_logging
+
+    settings = Settings.load(os.environ)
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -1,0 +1,133 @@
+"""Pure-ASGI middleware for cross-cutting concerns: request id + access log + metrics, and limits."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from . import observability as obs
+from .errors import GatewayError, HeadersTooLarge, PayloadTooLarge, UriTooLong
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ErrorResponder = Callable[[GatewayError, Scope, Send], Awaitable[None]]
+
+access_log = logging.getLogger("gateway.access")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class ExchangeMiddleware:
+    """``X-Request-Id`` (honoured when safe, generated otherwise, echoed and forwarded upstream),
+    one structured access-log line and the request metrics per HTTP request."""
+
+    def __init__(self, app: ASGIApp, *, log: bool = True) -> None:
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = header(scope, b"x-request-id")
+        request_id = given if given and _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        exchange = obs.Exchange(request_id)
+        token = obs.CURRENT.set(exchange)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            obs.CURRENT.reset(token)
+            self._finish(scope, exchange, status)
+
+    def _finish(self, scope: Scope, exchange: obs.Exchange, status: int) -> None:
+        duration = time.perf_counter() - exchange.started
+        method = scope["method"]
+        obs.REQUESTS.labels(exchange.route, method, str(status)).inc()
+        obs.REQUEST_SECONDS.labels(exchange.route, method).observe(duration)
+        if self.log and access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "access",
+                extra={
+                    "access": {
+                        "request_id": exchange.request_id,
+                        "method": method,
+                        "route": exchange.route,
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 3),
+                        "upstream_calls": exchange.upstream_calls,
+                        "upstream_ms": round(exchange.upstream_seconds * 1000, 3),
+                    }
+                },
+            )
+
+
+class LimitMiddleware:
+    """413 for a body over the limit (from Content-Length, or counted while it streams, never read to
+    its end), 414 for a long URL, 431 for large headers: all as legacy ``<RestException>``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        respond: ErrorResponder,
+        *,
+        max_body: int,
+        max_url: int,
+        max_headers: int,
+    ) -> None:
+        self.app = app
+        self.respond = respond
+        self.max_body = max_body
+        self.max_url = max_url
+        self.max_headers = max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) > self.max_url:
+            await self.respond(UriTooLong(), scope, send)
+            return
+        if sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > self.max_headers:
+            await self.respond(HeadersTooLarge(), scope, send)
+            return
+        declared = header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self.respond(PayloadTooLarge(), scope, send)
+            return
+        seen = 0
+        limit = self.max_body
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge()
+            return message
+
+        await self.app(scope, counted, send)

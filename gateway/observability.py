@@ -1,0 +1,142 @@
+"""Request ids, metrics and logs.
+
+Label values are route templates, methods, status codes and endpoint names only: never SIDs, phone
+numbers or credentials. :func:`redact` is applied to anything that might carry a URL or a header before
+it reaches a log line.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUESTS = Counter(
+    "gateway_requests_total",
+    "Legacy requests by route template, method and status.",
+    ("route", "method", "status"),
+    registry=REGISTRY,
+)
+REQUEST_SECONDS = Histogram(
+    "gateway_request_duration_seconds",
+    "Time to answer a legacy request.",
+    ("route", "method"),
+    buckets=_BUCKETS,
+    registry=REGISTRY,
+)
+UPSTREAM_REQUESTS = Counter(
+    "gateway_upstream_requests_total",
+    "Upstream requests by endpoint, method and status (or timeout/error).",
+    ("endpoint", "method", "status"),
+    registry=REGISTRY,
+)
+UPSTREAM_SECONDS = Histogram(
+    "gateway_upstream_duration_seconds",
+    "Time of one upstream request.",
+    ("endpoint", "method"),
+    buckets=_BUCKETS,
+    registry=REGISTRY,
+)
+TRANSLATION_ERRORS = Counter(
+    "gateway_translation_errors_total",
+    "Legacy requests answered with a RestException, by class.",
+    ("error",),
+    registry=REGISTRY,
+)
+LIST_CACHE = Counter(
+    "gateway_list_cache_total",
+    "List snapshot look-ups: hit, miss, or invalidated by a write.",
+    ("result",),
+    registry=REGISTRY,
+)
+SHADOW_DIFFS = Counter(
+    "gateway_shadow_diffs_total",
+    "Shadow comparisons against a legacy upstream, by route and result.",
+    ("route", "result"),
+    registry=REGISTRY,
+)
+
+
+@dataclass
+class Exchange:
+    request_id: str
+    route: str = "unmatched"
+    upstream_calls: int = 0
+    upstream_seconds: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+
+CURRENT: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("gateway_exchange", default=None)
+
+
+def upstream_call(endpoint: str, method: str, status: str, seconds: float) -> None:
+    UPSTREAM_REQUESTS.labels(endpoint, method, status).inc()
+    UPSTREAM_SECONDS.labels(endpoint, method).observe(seconds)
+    exchange = CURRENT.get()
+    if exchange is not None:
+        exchange.upstream_calls += 1
+        exchange.upstream_seconds += seconds
+
+
+def set_route(route: str) -> None:
+    exchange = CURRENT.get()
+    if exchange is not None:
+        exchange.route = route
+
+
+_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+_AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)?\s*[^\s\"',}]+")
+_TOKEN_PARAM = re.compile(r"(?i)(authtoken|auth_token|password|token)=([^&\s\"']+)")
+
+
+def redact(text: str) -> str:
+    """Remove URL userinfo, Authorization values and token parameters from a string."""
+    text = _USERINFO.sub("****@", text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + "****", text)
+    return _TOKEN_PARAM.sub(lambda m: m.group(1) + "=****", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        extra = getattr(record, "access", None)
+        if isinstance(extra, dict):
+            payload.update(extra)
+        else:
+            payload["message"] = redact(record.getMessage())
+        if record.exc_info:
+            payload["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extra = getattr(record, "access", None)
+        if isinstance(extra, dict):
+            return " ".join(f"{key}={value}" for key, value in extra.items())
+        return redact(super().format(record))
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    for name in ("gateway", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False
+    logging.Formatter.converter = time.gmtime

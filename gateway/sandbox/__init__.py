@@ -1,0 +1,44 @@
+"""The sandbox upstream: an in-process emulator of the 2010-04-01 and Trunking v1 endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox, SandboxConfig, create_sandbox
+
+__all__ = [
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "Sandbox",
+    "SandboxConfig",
+    "config_from_env",
+    "create_sandbox",
+]
+
+
+def config_from_env(
+    env: Mapping[str, str], *, seed_caller_ids: int | None = None, verification: str | None = None
+) -> SandboxConfig:
+    """``SANDBOX_ACCOUNT_SID``/``SANDBOX_AUTH_TOKEN`` (defaults printed at start), extra accounts in
+    ``SANDBOX_ACCOUNTS`` (``AC…:token,…``), ``SANDBOX_VERIFICATION`` (success|fail),
+    ``SANDBOX_INCOMING_NUMBERS`` (pre-provisioned per account, default 5), ``SANDBOX_SEED_CALLER_IDS``."""
+    accounts = {
+        env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID): env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+    }
+    for pair in filter(None, env.get("SANDBOX_ACCOUNTS", "").split(",")):
+        sid, _, token = pair.strip().partition(":")
+        if len(sid) != 34 or not sid.startswith("AC") or not token:
+            raise ValueError("SANDBOX_ACCOUNTS must be AccountSid:AuthToken pairs")
+        accounts[sid] = token
+    mode = (verification or env.get("SANDBOX_VERIFICATION", "success")).lower()
+    if mode not in ("success", "fail"):
+        raise ValueError("SANDBOX_VERIFICATION must be success or fail")
+    seeded = seed_caller_ids
+    if seeded is None:
+        seeded = int(env.get("SANDBOX_SEED_CALLER_IDS", "0"))
+    return SandboxConfig(
+        accounts=accounts,
+        verification=mode,
+        incoming_numbers=int(env.get("SANDBOX_INCOMING_NUMBERS", "5")),
+        seed_caller_ids=seeded,
+    )

@@ -1,0 +1,491 @@
+"""The sandbox upstream: the 2010-04-01 OutgoingCallerIds / IncomingPhoneNumbers endpoints and Trunking
+v1 PhoneNumbers, as the official OpenAPI specs in ``shared/reference`` describe them.
+
+It deliberately does not help the gateway: no ``total``/``num_pages``, opaque page tokens, relative
+``*_page_uri`` on 2010 lists and absolute ``meta`` URLs on v1 lists, Twilio's JSON errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+import phonenumbers
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .store import CallerId, IncomingNumber, Ordered, Store, TrunkNumber, new_sid
+
+log = logging.getLogger("gateway.sandbox")
+
+DEFAULT_ACCOUNT_SID = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+DEFAULT_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+API = "/2010-04-01/Accounts/{account}"
+CALLBACK_TIMEOUT = 5.0
+
+
+@dataclass
+class SandboxConfig:
+    accounts: Mapping[str, str]
+    verification: str = "success"
+    incoming_numbers: int = 5
+    seed_caller_ids: int = 0
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            {
+                "code": self.code,
+                "message": self.message,
+                "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+                "status": self.status,
+            },
+            status_code=self.status,
+        )
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A form-urlencoded body (the only kind the API takes); the last value of a name wins."""
+    body = await request.body()
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise ApiError(400, 20001, "The request body is not valid UTF-8") from None
+
+
+def not_found(request: Request) -> ApiError:
+    return ApiError(404, 20404, f"The requested resource {request.url.path} was not found")
+
+
+def rfc2822(stamp: datetime) -> str:
+    return format_datetime(stamp)
+
+
+def iso(stamp: datetime) -> str:
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_sid(value: str, prefix: str, request: Request) -> None:
+    tail = value[2:]
+    if (
+        len(value) != 34
+        or not value.startswith(prefix)
+        or not all(c in "0123456789abcdefABCDEF" for c in tail)
+    ):
+        raise not_found(request)
+
+
+def _page_size(request: Request) -> int:
+    raw = request.query_params.get("PageSize", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise ApiError(400, 20001, "PageSize must be an integer between 1 and 1000")
+    return int(raw)
+
+
+def _page_index(request: Request) -> int:
+    raw = request.query_params.get("Page", "0")
+    if not raw.isdigit():
+        raise ApiError(400, 20001, "Page must be a non-negative integer")
+    return int(raw)
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.store = Store(dict(config.accounts))
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.callbacks: list[tuple[str, str, dict[str, str]]] = []
+        for account in config.accounts:
+            self.store.provision_incoming(account, config.incoming_numbers)
+            self.store.seed_caller_ids(account, config.seed_caller_ids)
+
+    # Authentication --------------------------------------------------------------------------
+    def authenticate(self, request: Request, account: str | None) -> str:
+        header = request.headers.get("authorization", "")
+        user = password = ""
+        if header[:6].lower() == "basic ":
+            try:
+                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user = password = ""
+        if not self.store.check(user, password):
+            raise ApiError(401, 20003, "Authenticate")
+        if account is not None and account != user:
+            raise not_found(request)
+        return user
+
+    # Representations -------------------------------------------------------------------------
+    @staticmethod
+    def caller_id(item: CallerId) -> dict[str, Any]:
+        return {
+            "sid": item.sid,
+            "account_sid": item.account_sid,
+            "friendly_name": item.friendly_name,
+            "phone_number": item.phone_number,
+            "date_created": rfc2822(item.date_created),
+            "date_updated": rfc2822(item.date_updated),
+            "uri": f"/2010-04-01/Accounts/{item.account_sid}/OutgoingCallerIds/{item.sid}.json",
+        }
+
+    @staticmethod
+    def incoming(item: IncomingNumber) -> dict[str, Any]:
+        return {
+            "sid": item.sid,
+            "account_sid": item.account_sid,
+            "friendly_name": item.friendly_name,
+            "phone_number": item.phone_number,
+            "api_version": "2010-04-01",
+            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+            "date_created": rfc2822(item.date_created),
+            "date_updated": rfc2822(item.date_updated),
+            "uri": f"/2010-04-01/Accounts/{item.account_sid}/IncomingPhoneNumbers/{item.sid}.json",
+        }
+
+    @staticmethod
+    def trunk_number(item: TrunkNumber, base: str) -> dict[str, Any]:
+        number = item.number
+        account = number.account_sid
+        hooks = f"https://webhooks.twilio.com/v1/Accounts/{account}/Proxy/KS{'0' * 32}/Webhooks"
+        return {
+            "sid": item.sid,
+            "date_created": iso(item.date_created),
+            "date_updated": iso(item.date_updated),
+            "friendly_name": number.friendly_name,
+            "account_sid": account,
+            "phone_number": number.phone_number,
+            "api_version": "2010-04-01",
+            "voice_caller_id_lookup": None,
+            "voice_url": f"{hooks}/Call",
+            "voice_method": "POST",
+            "voice_fallback_url": None,
+            "voice_fallback_method": None,
+            "status_callback": "",
+            "status_callback_method": "POST",
+            "voice_application_sid": "",
+            "trunk_sid": item.trunk_sid,
+            "sms_url": f"{hooks}/Message",
+            "sms_method": "POST",
+            "sms_fallback_url": "",
+            "sms_fallback_method": "POST",
+            "sms_application_sid": None,
+            "address_requirements": "none",
+            "beta": False,
+            "url": f"{base}/v1/Trunks/{item.trunk_sid}/PhoneNumbers/{item.sid}",
+            "capabilities": {"voice": True, "sms": True, "mms": True},
+            "links": {
+                "phone_number": f"https://api.twilio.com/2010-04-01/Accounts/{account}"
+                f"/IncomingPhoneNumbers/{item.sid}.json"
+            },
+        }
+
+    # Paging ------------------------------------------------------------------------------------
+    def _list(
+        self,
+        request: Request,
+        ordered: Ordered | None,
+        render: Callable[[Any], dict[str, Any]],
+        keep: Callable[[Any], bool],
+        filters: list[tuple[str, str]],
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        size, index = _page_size(request), _page_index(request)
+        token = request.query_params.get("PageToken")
+        if index > 0 and not token:
+            raise ApiError(400, 20001, "PageToken is required for paging.")
+        page = self.store.page(ordered, size, token, keep)
+        if page is None:
+            raise ApiError(400, 20001, "Invalid PageToken")
+
+        def uri(at: int, page_token: str | None) -> str:
+            query = [*filters, ("PageSize", str(size)), ("Page", str(at))]
+            if page_token:
+                query.append(("PageToken", page_token))
+            return request.url.path + "?" + urlencode(query)
+
+        start = index * size
+        links = {
+            "first": uri(0, None),
+            "next": uri(index + 1, page.next_token) if page.next_token else None,
+            "previous": uri(index - 1, page.previous_token) if page.previous_token else None,
+            "self": uri(index, token),
+            "page": index,
+            "size": size,
+            "start": start,
+            "end": start + max(len(page.items) - 1, 0),
+        }
+        return [render(item) for item in page.items], links
+
+    def _flat(self, key: str, items: list[dict[str, Any]], links: dict[str, Any]) -> JSONResponse:
+        return JSONResponse(
+            {
+                "first_page_uri": links["first"],
+                "end": links["end"],
+                "previous_page_uri": links["previous"],
+                "uri": links["self"],
+                "page_size": links["size"],
+                "start": links["start"],
+                "next_page_uri": links["next"],
+                "page": links["page"],
+                key: items,
+            }
+        )
+
+    # 2010-04-01 OutgoingCallerIds ------------------------------------------------------------
+    async def list_caller_ids(self, request: Request) -> Response:
+        account = self.authenticate(request, request.path_params["account"])
+        query = request.query_params
+        filters = [(name, query[name]) for name in ("PhoneNumber", "FriendlyName") if name in query]
+        wanted = dict(filters)
+
+        def keep(item: CallerId) -> bool:
+            return all(
+                getattr(item, "phone_number" if name == "PhoneNumber" else "friendly_name") == value
+                for name, value in wanted.items()
+            )
+
+        items, links = self._list(request, self.store.caller_ids.get(account), self.caller_id, keep, filters)
+        return self._flat("outgoing_caller_ids", items, links)
+
+    async def create_validation(self, request: Request) -> Response:
+        account = self.authenticate(request, request.path_params["account"])
+        form = await read_form(request)
+        raw = str(form.get("PhoneNumber") or "")
+        if not raw:
+            raise ApiError(400, 21604, "Required parameter PhoneNumber missing.")
+        e164 = _e164(raw)
+        friendly = str(form.get("FriendlyName") or "")
+        if len(friendly) > 64:
+            raise ApiError(400, 21409, "FriendlyName must be 64 characters or fewer")
+        raw_delay = str(form.get("CallDelay") or "0")
+        if not raw_delay.isdigit() or not 0 <= int(raw_delay) <= 60:
+            raise ApiError(400, 21454, "CallDelay must be an integer between 0 and 60")
+        callback = str(form.get("StatusCallback") or "")
+        if callback and urlsplit(callback).scheme not in ("http", "https"):
+            raise ApiError(400, 21609, "StatusCallback must be an http or https URL")
+        method = str(form.get("StatusCallbackMethod") or "POST").upper()
+        if method not in ("GET", "POST"):
+            raise ApiError(400, 20001, "StatusCallbackMethod must be GET or POST")
+        if self.store.caller_id_by_number(account, e164) is not None:
+            raise ApiError(400, 21450, "Phone number is already verified.")
+        from ..phone import pretty
+
+        friendly = friendly or pretty(e164)
+        call_sid = new_sid("CA")
+        code = f"{random.SystemRandom().randrange(10**6):06d}"
+        verify = _Verification(self, account, e164, friendly, call_sid, callback, method)
+        delay = int(raw_delay)
+        if delay == 0:
+            verify.complete()
+        else:
+            asyncio.get_running_loop().call_later(delay, verify.complete)
+        body = {
+            "account_sid": account,
+            "call_sid": call_sid,
+            "friendly_name": friendly,
+            "phone_number": e164,
+            "validation_code": code,
+        }
+        return JSONResponse(body, status_code=200)
+
+    def _caller_id_or_404(self, request: Request) -> CallerId:
+        account = self.authenticate(request, request.path_params["account"])
+        _check_sid(request.path_params["sid"], "PN", request)
+        item = self.store.find_caller_id(account, request.path_params["sid"])
+        if item is None:
+            raise not_found(request)
+        return item
+
+    async def caller_id_instance(self, request: Request) -> Response:
+        item = self._caller_id_or_404(request)
+        if request.method == "DELETE":
+            self.store.delete_caller_id(item)
+            return Response(status_code=204)
+        if request.method == "POST":
+            form = await read_form(request)
+            name = form.get("FriendlyName")
+            if name is not None:
+                if len(str(name)) > 64:
+                    raise ApiError(400, 21409, "FriendlyName must be 64 characters or fewer")
+                self.store.rename_caller_id(item, str(name))
+        return JSONResponse(self.caller_id(item))
+
+    async def list_incoming(self, request: Request) -> Response:
+        account = self.authenticate(request, request.path_params["account"])
+        items, links = self._list(
+            request, self.store.incoming.get(account), self.incoming, lambda _: True, []
+        )
+        return self._flat("incoming_phone_numbers", items, links)
+
+    # Trunking v1 PhoneNumbers ----------------------------------------------------------------
+    def _base(self, request: Request) -> str:
+        return f"{request.url.scheme}://{request.url.netloc}"
+
+    async def trunk_numbers(self, request: Request) -> Response:
+        account = self.authenticate(request, None)
+        trunk = request.path_params["trunk"]
+        _check_sid(trunk, "TK", request)
+        base = self._base(request)
+        if request.method == "POST":
+            form = await read_form(request)
+            sid = str(form.get("PhoneNumberSid") or "")
+            if not sid:
+                raise ApiError(400, 21604, "Required parameter PhoneNumberSid missing.")
+            number = self.store.incoming_number(account, sid)
+            if number is None:
+                raise ApiError(400, 21421, f"PhoneNumberSid {sid} is not an incoming number of this account")
+            attached = self.store.attach(account, trunk, number)
+            if attached is None:
+                raise ApiError(409, 21223, "The phone number is already associated with this trunk")
+            return JSONResponse(self.trunk_number(attached, base), status_code=201)
+        items, links = self._list(
+            request,
+            self.store.trunks.get((account, trunk)),
+            lambda item: self.trunk_number(item, base),
+            lambda _: True,
+            [],
+        )
+        meta = {
+            "first_page_url": base + links["first"],
+            "key": "phone_numbers",
+            "next_page_url": base + links["next"] if links["next"] else None,
+            "page": links["page"],
+            "page_size": links["size"],
+            "previous_page_url": base + links["previous"] if links["previous"] else None,
+            "url": base + links["self"],
+        }
+        return JSONResponse({"meta": meta, "phone_numbers": items})
+
+    async def trunk_number_instance(self, request: Request) -> Response:
+        account = self.authenticate(request, None)
+        trunk, sid = request.path_params["trunk"], request.path_params["sid"]
+        _check_sid(trunk, "TK", request)
+        _check_sid(sid, "PN", request)
+        item = self.store.trunk_number(account, trunk, sid)
+        if item is None:
+            raise not_found(request)
+        if request.method == "DELETE":
+            self.store.detach(account, item)
+            return Response(status_code=204)
+        return JSONResponse(self.trunk_number(item, self._base(request)))
+
+    # Callbacks ---------------------------------------------------------------------------------
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def post_callback(self, url: str, method: str, params: dict[str, str]) -> None:
+        self.callbacks.append((url, method, params))
+        try:
+            async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT, trust_env=False) as client:
+                if method == "GET":
+                    await client.get(url, params=params)
+                else:
+                    await client.post(url, data=params)
+        except httpx.HTTPError as exc:
+            log.warning("status callback failed: %s", type(exc).__name__)
+
+
+@dataclass
+class _Verification:
+    sandbox: Sandbox
+    account: str
+    phone_number: str
+    friendly_name: str
+    call_sid: str
+    callback: str
+    method: str
+
+    def complete(self) -> None:
+        store = self.sandbox.store
+        succeeded = self.sandbox.config.verification == "success"
+        created = None
+        if succeeded and store.caller_id_by_number(self.account, self.phone_number) is None:
+            created = store.add_caller_id(self.account, self.phone_number, self.friendly_name)
+        if self.callback:
+            params = {
+                "AccountSid": self.account,
+                "CallSid": self.call_sid,
+                "To": self.phone_number,
+                "Called": self.phone_number,
+                "CallStatus": "completed",
+                "ApiVersion": "2010-04-01",
+                "VerificationStatus": "success" if succeeded else "failed",
+            }
+            if created is not None:
+                params["OutgoingCallerIdSid"] = created.sid
+            self.sandbox.spawn(self.sandbox.post_callback(self.callback, self.method, params))
+
+
+def _e164(raw: str) -> str:
+    try:
+        number = phonenumbers.parse(raw, "US")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ApiError(400, 21401, f"Invalid Phone Number: {raw}")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def create_sandbox(config: SandboxConfig) -> Starlette:
+    sandbox = Sandbox(config)
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return exc.response()
+
+    async def on_404(request: Request, exc: Exception) -> Response:
+        return not_found(request).response()
+
+    async def on_405(request: Request, exc: Exception) -> Response:
+        return ApiError(405, 20004, "Method not allowed").response()
+
+    app = Starlette(
+        routes=[
+            Route(
+                API + "/OutgoingCallerIds.json",
+                _dispatch(sandbox.list_caller_ids, sandbox.create_validation),
+                methods=["GET", "POST"],
+            ),
+            Route(
+                API + "/OutgoingCallerIds/{sid}.json",
+                sandbox.caller_id_instance,
+                methods=["GET", "POST", "DELETE"],
+            ),
+            Route(API + "/IncomingPhoneNumbers.json", sandbox.list_incoming, methods=["GET"]),
+            Route("/v1/Trunks/{trunk}/PhoneNumbers", sandbox.trunk_numbers, methods=["GET", "POST"]),
+            Route(
+                "/v1/Trunks/{trunk}/PhoneNumbers/{sid}",
+                sandbox.trunk_number_instance,
+                methods=["GET", "DELETE"],
+            ),
+        ],
+        exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
+    )
+    app.state.sandbox = sandbox
+    return app
+
+
+def _dispatch(get: Callable[[Request], Any], post: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        handler = post if request.method == "POST" else get
+        response: Response = await handler(request)
+        return response
+
+    return endpoint

@@ -1,0 +1,238 @@
+"""The sandbox's in-memory state: accounts, outgoing caller ids, incoming numbers, trunk numbers.
+
+A test double of the upstream, not a database. Every public method takes the lock, so it is safe under
+concurrent requests from any thread. Lists keep creation order; a page token names the last (``PA``)
+or first (``PB``) sid of the page it continues from, as the real API's tokens do, and stays valid
+after that sid is deleted.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+FIRST_SEEDED_NUMBER = 12025550000
+"""``--seed-caller-ids N`` creates +1 202 555 0000, +1 202 555 0001, … (then 202 556 …)."""
+FIRST_INCOMING_NUMBER = 16465550000
+"""Pre-provisioned incoming numbers: +1 646 555 0000 upward."""
+
+
+def new_sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class CallerId:
+    seq: int
+    sid: str
+    account_sid: str
+    phone_number: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class IncomingNumber:
+    seq: int
+    sid: str
+    account_sid: str
+    phone_number: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrunkNumber:
+    seq: int
+    sid: str
+    trunk_sid: str
+    number: IncomingNumber
+    date_created: datetime
+    date_updated: datetime
+
+
+class Ordered:
+    """Items in creation order with O(log n) lookup of a token's position."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+        self.items: dict[int, Any] = {}
+        self.tokens: dict[str, int] = {}
+        """Every sid ever added → its position; kept after removal so page tokens stay valid."""
+
+    def add(self, seq: int, item: Any) -> None:
+        self.seqs.append(seq)
+        self.items[seq] = item
+        self.tokens[item.sid] = seq
+
+    def get(self, sid: str) -> Any:
+        seq = self.tokens.get(sid)
+        return None if seq is None else self.items.get(seq)
+
+    def remove(self, seq: int) -> None:
+        index = bisect_left(self.seqs, seq)
+        if index < len(self.seqs) and self.seqs[index] == seq:
+            del self.seqs[index]
+            del self.items[seq]
+
+    def values(self) -> Iterable[Any]:
+        return (self.items[seq] for seq in self.seqs)
+
+    def after(self, seq: int) -> list[Any]:
+        return [self.items[s] for s in self.seqs[bisect_right(self.seqs, seq) :]]
+
+    def before(self, seq: int) -> list[Any]:
+        return [self.items[s] for s in self.seqs[: bisect_left(self.seqs, seq)]]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_token: str | None
+    previous_token: str | None
+
+
+class Store:
+    def __init__(self, accounts: dict[str, str]) -> None:
+        self.accounts = dict(accounts)
+        self.lock = threading.RLock()
+        self._seq = 0
+        self.caller_ids: dict[str, Ordered] = {}
+        self.incoming: dict[str, Ordered] = {}
+        self.trunks: dict[tuple[str, str], Ordered] = {}
+
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def check(self, account: str, token: str) -> bool:
+        expected = self.accounts.get(account)
+        return expected is not None and secrets.compare_digest(expected, token)
+
+    # Outgoing caller ids ---------------------------------------------------------------------
+    def add_caller_id(self, account: str, phone_number: str, friendly_name: str) -> CallerId:
+        with self.lock:
+            sid = new_sid("PN")
+            stamp = now()
+            item = CallerId(self._next(), sid, account, phone_number, friendly_name, stamp, stamp)
+            self.caller_ids.setdefault(account, Ordered()).add(item.seq, item)
+            return item
+
+    def find_caller_id(self, account: str, sid: str) -> CallerId | None:
+        with self.lock:
+            ordered = self.caller_ids.get(account)
+            return ordered.get(sid) if ordered is not None else None
+
+    def caller_id_by_number(self, account: str, phone_number: str) -> CallerId | None:
+        with self.lock:
+            ordered = self.caller_ids.get(account)
+            if ordered is None:
+                return None
+            return next((c for c in ordered.values() if c.phone_number == phone_number), None)
+
+    def rename_caller_id(self, item: CallerId, friendly_name: str) -> None:
+        with self.lock:
+            item.friendly_name = friendly_name
+            item.date_updated = now()
+
+    def delete_caller_id(self, item: CallerId) -> None:
+        with self.lock:
+            self.caller_ids[item.account_sid].remove(item.seq)
+
+    def seed_caller_ids(self, account: str, count: int, first: int = FIRST_SEEDED_NUMBER) -> None:
+        from ..phone import pretty
+
+        for offset in range(count):
+            e164 = f"+{first + offset}"
+            self.add_caller_id(account, e164, pretty(e164))
+
+    # Incoming numbers and trunks ---------------------------------------------------------------
+    def provision_incoming(
+        self, account: str, count: int, first: int = FIRST_INCOMING_NUMBER
+    ) -> list[IncomingNumber]:
+        from ..phone import pretty
+
+        made = []
+        with self.lock:
+            for offset in range(count):
+                sid = new_sid("PN")
+                e164 = f"+{first + offset}"
+                stamp = now()
+                number = IncomingNumber(self._next(), sid, account, e164, pretty(e164), stamp, stamp)
+                self.incoming.setdefault(account, Ordered()).add(number.seq, number)
+                made.append(number)
+        return made
+
+    def incoming_number(self, account: str, sid: str) -> IncomingNumber | None:
+        with self.lock:
+            ordered = self.incoming.get(account)
+            return ordered.get(sid) if ordered is not None else None
+
+    def attach(self, account: str, trunk: str, number: IncomingNumber) -> TrunkNumber | None:
+        """``None`` when the number is on this trunk already."""
+        with self.lock:
+            ordered = self.trunks.setdefault((account, trunk), Ordered())
+            if ordered.get(number.sid) is not None:
+                return None
+            stamp = now()
+            item = TrunkNumber(self._next(), number.sid, trunk, number, stamp, stamp)
+            ordered.add(item.seq, item)
+            return item
+
+    def trunk_number(self, account: str, trunk: str, sid: str) -> TrunkNumber | None:
+        with self.lock:
+            ordered = self.trunks.get((account, trunk))
+            if ordered is None:
+                return None
+            return ordered.get(sid)
+
+    def detach(self, account: str, item: TrunkNumber) -> None:
+        with self.lock:
+            self.trunks[(account, item.trunk_sid)].remove(item.seq)
+
+    def seed_trunk(self, account: str, trunk: str, count: int, first: int) -> None:
+        for number in self.provision_incoming(account, count, first):
+            self.attach(account, trunk, number)
+
+    # Paging --------------------------------------------------------------------------------------
+    def page(
+        self,
+        ordered: Ordered | None,
+        size: int,
+        token: str | None,
+        keep: Callable[[Any], bool] = lambda _: True,
+    ) -> Page | None:
+        """``None`` when the token does not decode."""
+        with self.lock:
+            if ordered is None:
+                return Page([], None, None) if token is None else None
+            if token is None:
+                after = [item for item in ordered.values() if keep(item)]
+                items, more, earlier = after[:size], len(after) > size, False
+            else:
+                seq = ordered.tokens.get(token[2:]) if token[:2] in ("PA", "PB") else None
+                if seq is None:
+                    return None
+                if token.startswith("PA"):
+                    after = [item for item in ordered.after(seq) if keep(item)]
+                    items, more, earlier = after[:size], len(after) > size, True
+                else:
+                    before = [item for item in ordered.before(seq) if keep(item)]
+                    items, more, earlier = before[-size:], True, len(before) > size
+            return Page(
+                items,
+                "PA" + items[-1].sid if more and items else None,
+                "PB" + items[0].sid if earlier and items else None,
+            )

@@ -1,0 +1,252 @@
+"""One legacy request through the registry: resource → operation → upstream → legacy document.
+
+The only module that knows the data path as a whole; it never sees a framework object (it takes a
+:class:`~gateway.legacy.LegacyRequest`, returns a status and a :class:`~gateway.document.Document`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import observability as obs
+from . import paging, phone, resources
+from .document import Document, Instance, Listing, Record
+from .errors import BadGateway, BadRequest, MethodNotAllowed, MissingParameter, NotFound, Unauthorized
+from .legacy import LegacyRequest
+from .paging import ListCache, Window
+from .resources import SID_PATTERNS, Operation, Param, Resource
+from .settings import Settings
+from .translate import translator
+from .upstream import Upstream, decode
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int
+    document: Document | None
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What one request is about, resolved against the registry."""
+
+    request: LegacyRequest
+    resource: Resource
+    operation: Operation
+    path: dict[str, str]
+    authorization: str | None
+
+    @property
+    def account(self) -> str:
+        return self.path["AccountSid"]
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.resource.name}.{self.operation.action}"
+
+
+def route_template(resource: Resource, instance: bool) -> str:
+    return resources.LEGACY_PREFIX + resource.legacy_path + ("/{Sid}" if instance else "")
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    if not authorization or authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+class Gateway:
+    def __init__(self, settings: Settings, upstream: Upstream, cache: ListCache) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.cache = cache
+        self._injected: str | None = None
+        if settings.upstream_account_sid and settings.upstream_auth_token:
+            pair = f"{settings.upstream_account_sid}:{settings.upstream_auth_token.get()}"
+            self._injected = "Basic " + base64.b64encode(pair.encode()).decode()
+
+    def resolve(self, request: LegacyRequest) -> Call:
+        found = resources.match(request.path)
+        if found is None:
+            raise NotFound()
+        resource, path = found
+        instance = "Sid" in path
+        obs.set_route(route_template(resource, instance))
+        ops = resource.instance_ops if instance else resource.list_ops
+        operation = ops.get(request.method)
+        if operation is None:
+            raise MethodNotAllowed(request.method, tuple(ops))
+        for name, value in path.items():
+            if not SID_PATTERNS[name].fullmatch(value):
+                raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
+        return Call(request, resource, operation, path, self.authorize(request.authorization))
+
+    def authorize(self, authorization: str | None) -> str:
+        """The Authorization value to send upstream (the client's own, or the injected one)."""
+        if self._injected is None:
+            if not authorization:
+                raise Unauthorized()
+            return authorization
+        presented = basic_credentials(authorization)
+        if presented is None:
+            raise Unauthorized()
+        sid, token = presented
+        matched = False
+        for allowed_sid, allowed_token in self.settings.client_credentials:
+            same_sid = hmac.compare_digest(sid.encode(), allowed_sid.encode())
+            same_token = hmac.compare_digest(token.encode(), allowed_token.get().encode())
+            matched |= same_sid and same_token
+        if not matched:
+            raise Unauthorized()
+        return self._injected
+
+    async def handle(self, request: LegacyRequest) -> Outcome:
+        call = self.resolve(request)
+        action = call.operation.action
+        if call.operation.writes:
+            self.cache.invalidate(call.account)
+        if action == "list":
+            return await self.list(call)
+        if action == "fetch":
+            return await self.fetch(call)
+        if action == "delete":
+            return await self.delete(call)
+        return await self.write(call)
+
+    async def _call(self, call: Call, method: str, target: str, **kwargs: Any) -> Any:
+        return await self.upstream.call(
+            call.resource.host,
+            method,
+            target,
+            endpoint=call.endpoint,
+            authorization=call.authorization,
+            request_id=_request_id(),
+            **kwargs,
+        )
+
+    def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
+        field = call.resource.owner_field
+        return field is None or item.get(field) == call.account
+
+    def _instance(self, call: Call, body: Any, status: int = 200) -> Outcome:
+        if not isinstance(body, Mapping):
+            raise BadGateway("The upstream API answered with an unexpected body")
+        if not self._owned(call, body):
+            raise NotFound()
+        tr = translator(call.resource, call.operation.shape)
+        return Outcome(status, Instance(tr.shape.element, tr.record(body, call.path)), tr.columns)
+
+    async def fetch(self, call: Call) -> Outcome:
+        target = call.resource.upstream_instance.format(**call.path)
+        return self._instance(call, await self._call(call, "GET", target))
+
+    async def delete(self, call: Call) -> Outcome:
+        target = call.resource.upstream_instance.format(**call.path)
+        if call.resource.owner_field is not None:
+            body = await self._call(call, "GET", target)
+            if not isinstance(body, Mapping) or not self._owned(call, body):
+                raise NotFound()
+        await self._call(call, "DELETE", target)
+        return Outcome(204, None)
+
+    async def write(self, call: Call) -> Outcome:
+        params = dict(call.request.params)
+        form = self._form(call.operation.params, params)
+        form.update(params)  # 2010-only and unknown parameters pass through unchanged
+        path = call.resource.upstream_list if call.operation.action == "create" else None
+        target = (path or call.resource.upstream_instance).format(**call.path)
+        reply = await self.upstream.send(
+            call.resource.host,
+            call.operation.upstream_method,
+            target,
+            endpoint=call.endpoint,
+            form=form,
+            authorization=call.authorization,
+            request_id=_request_id(),
+        )
+        return self._instance(call, decode(reply), reply.status)
+
+    def _form(self, declared: tuple[Param, ...], params: dict[str, str]) -> dict[str, str]:
+        form: dict[str, str] = {}
+        for param in declared:
+            value = params.pop(param.name, None)
+            if value is None or (param.required and not value.strip()):
+                if param.required:
+                    raise MissingParameter(param.name)
+                continue
+            if param.phone:
+                parsed = phone.parse(value, region=self.settings.phone_region, name=param.name)
+                value = parsed.e164
+                if parsed.extension and param.split_extension_to:
+                    given = params.get(param.split_extension_to)
+                    if given is not None and given != parsed.extension:
+                        raise BadRequest(
+                            f"{param.name} carries extension {parsed.extension} but "
+                            f"{param.split_extension_to} is {given}"
+                        )
+                    form[param.split_extension_to] = parsed.extension
+                elif parsed.extension:
+                    raise BadRequest(f"{param.name} must not carry an extension")
+            form[param.name] = value
+        return form
+
+    async def list(self, call: Call) -> Outcome:
+        params = dict(call.request.params)
+        page, num = paging.requested(params)
+        client_filters = list(params.items())
+        query = list(self._form(call.resource.filters, params).items())
+        query.extend(params.items())
+        key = (
+            call.resource.name,
+            tuple(sorted(call.path.items())),
+            paging.credentials_digest(call.authorization),
+            tuple(query),
+        )
+        records = await self.cache.get(key, call.account, lambda: self.walk(call, query))
+        window = Window(page, num, len(records))
+        attrs = window.attrs() + paging.page_uris(window, call.request.uri, client_filters)
+        tr = translator(call.resource)
+        chunk = records[window.start : window.start + window.count]
+        listing = Listing(call.resource.list_element, tr.shape.element, attrs, chunk)
+        return Outcome(200, listing, tr.columns)
+
+    async def walk(self, call: Call, query: list[tuple[str, str]]) -> list[Record]:
+        tr = translator(call.resource)
+        records: list[Record] = []
+        target: str | None = call.resource.upstream_list.format(**call.path)
+        params: list[tuple[str, str]] | None = [*query, ("PageSize", str(paging.UPSTREAM_PAGE_SIZE))]
+        seen: set[str] = set()
+        while target:
+            if target in seen or len(seen) >= paging.MAX_UPSTREAM_PAGES:
+                raise BadGateway("The upstream API's paging does not end")
+            seen.add(target)
+            body = await self._call(call, "GET", target, params=params)
+            items = call.resource.paging.items(body)
+            if not isinstance(items, list):
+                raise BadGateway("The upstream API answered with an unexpected list body")
+            records.extend(
+                tr.record(item, call.path)
+                for item in items
+                if not isinstance(item, Mapping) or self._owned(call, item)
+            )
+            following = call.resource.paging.next_url(body)
+            if following is not None and not isinstance(following, str):
+                raise BadGateway("The upstream API answered with an unexpected next page")
+            target, params = following or None, None
+        return records
+
+
+def _request_id() -> str | None:
+    exchange = obs.CURRENT.get()
+    return exchange.request_id if exchange else None

@@ -1,0 +1,260 @@
+"""The one HTTP client to the upstream hosts: timeouts, retries, circuit breaker, host allow-list.
+
+Only the configured hosts are ever called: a relative target is joined to its host's base URL, and an
+absolute one (a ``next_page_url``) must have exactly that base's scheme, host and port, otherwise
+:class:`BadGateway` — credentials never follow a link elsewhere. Idempotent requests (GET, DELETE) are
+retried on connect errors and 502/503/504 with exponential backoff and full jitter, honouring
+``Retry-After``; a POST is never retried (a validation request places a phone call). Each host has a
+breaker that opens after consecutive failures and lets one trial call through after a cool-down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from . import observability as obs
+from .errors import (
+    BadGateway,
+    GatewayTimeout,
+    ServiceUnavailable,
+    Unauthorized,
+    UpstreamRestError,
+)
+from .settings import Settings
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "DELETE", "HEAD"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: httpx.Headers
+
+
+class Breaker:
+    """Closed → open after ``threshold`` consecutive failures → half-open after ``cooldown``."""
+
+    def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.clock = clock
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.trial_running = False
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half-open" if self.clock() - self.opened_at >= self.cooldown else "open"
+
+    def before(self) -> None:
+        state = self.state
+        if state == "open" or (state == "half-open" and self.trial_running):
+            raise ServiceUnavailable()
+        if state == "half-open":
+            self.trial_running = True
+
+    def success(self) -> None:
+        self.failures = 0
+        self.opened_at = None
+        self.trial_running = False
+
+    def failure(self) -> None:
+        self.failures += 1
+        self.trial_running = False
+        if self.opened_at is not None or self.failures >= self.threshold:
+            self.opened_at = self.clock()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class Upstream:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.bases = {"api": settings.upstream, "trunking": settings.trunking_upstream}
+        self.origins = {host: _origin(base) for host, base in self.bases.items()}
+        self.breakers = {
+            host: Breaker(settings.breaker_threshold, settings.breaker_cooldown) for host in self.bases
+        }
+        self._sleep = sleep
+        self._rand = rand
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.connect_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.pool_max_connections,
+                max_keepalive_connections=settings.pool_max_keepalive,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def resolve(self, host: str, target: str) -> str:
+        base = self.bases[host]
+        if target.startswith("/") and not target.startswith("//"):
+            return base + target
+        if _origin(target) != self.origins[host]:
+            raise BadGateway("The upstream API pointed to a page on a host that is not configured")
+        return target
+
+    async def send(
+        self,
+        host: str,
+        method: str,
+        target: str,
+        *,
+        endpoint: str,
+        params: Sequence[tuple[str, str]] | None = None,
+        form: Mapping[str, str] | None = None,
+        authorization: str | None = None,
+        request_id: str | None = None,
+    ) -> Reply:
+        url = self.resolve(host, target)
+        headers = {"Accept": "application/json"}
+        if authorization:
+            headers["Authorization"] = authorization
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        breaker = self.breakers[host]
+        try:
+            async with asyncio.timeout(self.settings.total_timeout):
+                return await self._attempts(breaker, method, url, endpoint, headers, params, form)
+        except TimeoutError:
+            raise GatewayTimeout() from None
+
+    async def _attempts(
+        self,
+        breaker: Breaker,
+        method: str,
+        url: str,
+        endpoint: str,
+        headers: dict[str, str],
+        params: Sequence[tuple[str, str]] | None,
+        form: Mapping[str, str] | None,
+    ) -> Reply:
+        attempts = 1 + (self.settings.retries if method in IDEMPOTENT else 0)
+        for attempt in range(attempts):
+            breaker.before()
+            last = attempt == attempts - 1
+            started = time.perf_counter()
+            try:
+                response = await self.client.request(method, url, params=params, data=form, headers=headers)
+            except httpx.TimeoutException as exc:
+                self._observe(endpoint, method, "timeout", started)
+                breaker.failure()
+                if isinstance(exc, httpx.ConnectTimeout) and not last:
+                    await self._sleep(self._delay(attempt, None))
+                    continue
+                raise GatewayTimeout() from None
+            except httpx.HTTPError:
+                self._observe(endpoint, method, "error", started)
+                breaker.failure()
+                if not last:
+                    await self._sleep(self._delay(attempt, None))
+                    continue
+                raise BadGateway() from None
+            self._observe(endpoint, method, str(response.status_code), started)
+            if response.status_code >= 500:
+                breaker.failure()
+            else:
+                breaker.success()
+            if response.status_code in RETRY_STATUSES and not last:
+                wait = self._delay(attempt, retry_after(response.headers))
+                await self._sleep(wait)
+                continue
+            return Reply(response.status_code, response.content, response.headers)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delay(self, attempt: int, hinted: float | None) -> float:
+        ceiling = min(self.settings.retry_max_backoff, self.settings.retry_backoff * 2**attempt)
+        jittered = ceiling * self._rand()
+        return max(jittered, hinted) if hinted is not None else jittered
+
+    def _observe(self, endpoint: str, method: str, status: str, started: float) -> None:
+        obs.upstream_call(endpoint, method, status, time.perf_counter() - started)
+
+    async def call(self, host: str, method: str, target: str, **kwargs: Any) -> Any:
+        """Send and decode: JSON object (or ``None`` for 204), or the mapped legacy error."""
+        reply = await self.send(host, method, target, **kwargs)
+        return decode(reply)
+
+
+def decode(reply: Reply) -> Any:
+    if 200 <= reply.status < 300:
+        if reply.status == 204 or not reply.body:
+            return None
+        try:
+            body = orjson.loads(reply.body)
+        except orjson.JSONDecodeError:
+            raise BadGateway("The upstream API answered with a body that is not JSON") from None
+        if not isinstance(body, dict):
+            raise BadGateway("The upstream API answered with an unexpected body")
+        return body
+    raise error_of(reply)
+
+
+def error_of(reply: Reply) -> Exception:
+    try:
+        body = orjson.loads(reply.body) if reply.body else None
+    except orjson.JSONDecodeError:
+        body = None
+    if reply.status == 401:
+        message = body.get("message") if isinstance(body, dict) else None
+        return Unauthorized(str(message) if message else None)
+    if isinstance(body, dict) and "message" in body:
+        code = body.get("code")
+        more = body.get("more_info")
+        return UpstreamRestError(
+            str(body["message"]),
+            code=code if isinstance(code, int) else None,
+            status=reply.status,
+            more_info=str(more) if more else None,
+        )
+    if reply.status >= 500:
+        return BadGateway(f"The upstream API failed with status {reply.status}")
+    return UpstreamRestError(f"The upstream API answered with status {reply.status}", status=reply.status)

@@ -1,0 +1,121 @@
+"""Shared fixtures: the sandbox as an injected upstream transport (no sockets), the gateway app with its
+lifespan, a legacy client, and helpers to read legacy XML."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, SandboxConfig, create_sandbox
+from gateway.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+ACCOUNT = DEFAULT_ACCOUNT_SID
+TOKEN = DEFAULT_AUTH_TOKEN
+OTHER = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+OTHER_TOKEN = "fedcba9876543210fedcba9876543210"
+TRUNK = "TK" + "1" * 32
+UPSTREAM = "http://sandbox.test"
+PREFIX = f"/2008-08-01/Accounts/{ACCOUNT}"
+
+
+def upstream_fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / "upstream" / f"{name}.json").read_text())
+    return data
+
+
+def golden(name: str) -> ET.Element:
+    return ET.fromstring((FIXTURES / "golden" / name).read_text())
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Wraps another transport and remembers every request that went through it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    def count(self, method: str | None = None, contains: str = "") -> int:
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method) and contains in r.url.path
+        )
+
+    def reset(self) -> None:
+        self.requests.clear()
+
+
+def elements(node: ET.Element) -> list[tuple[str, str]]:
+    """Children of a legacy element as (tag, text), in order; empty elements give ''."""
+    return [(child.tag, (child.text or "").strip()) for child in node]
+
+
+def parse_xml(body: bytes) -> ET.Element:
+    return ET.fromstring(body)
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}, incoming_numbers=5)
+
+
+@pytest.fixture
+def sandbox_app(sandbox_config: SandboxConfig) -> Any:
+    return create_sandbox(sandbox_config)
+
+
+@pytest.fixture
+def store(sandbox_app: Any) -> Any:
+    return sandbox_app.state.sandbox.store
+
+
+@pytest.fixture
+def upstream(sandbox_app: Any) -> CountingTransport:
+    return CountingTransport(httpx.ASGITransport(app=sandbox_app))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(upstream=UPSTREAM, trunking_upstream=UPSTREAM, retry_backoff=0.0)
+
+
+@pytest.fixture
+async def gateway_app(settings: Settings, upstream: CountingTransport) -> AsyncIterator[Any]:
+    app = create_app(settings, upstream)
+    async with app.gateway_app.lifespan():
+        yield app
+
+
+@pytest.fixture
+async def client(gateway_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gateway_app),
+        base_url="http://gateway.test",
+        auth=(ACCOUNT, TOKEN),
+    ) as legacy_client:
+        yield legacy_client
+
+
+@pytest.fixture
+def make_client(gateway_app: Any) -> Callable[..., httpx.AsyncClient]:
+    def make(**kwargs: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gateway_app), base_url="http://gateway.test", **kwargs
+        )
+
+    return make

@@ -1,0 +1,97 @@
+"""Upstream JSON (the specs' own examples, in fixtures/upstream) → legacy records."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from gateway.resources import OUTGOING_CALLER_ID, RESOURCES, VALIDATION_REQUEST
+from gateway.translate import rfc2822, scalar, translator
+from tests.conftest import upstream_fixture
+
+CALLER_IDS, TRUNK_NUMBERS = RESOURCES
+CONTEXT = {"AccountSid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "TrunkSid": "TK" + "a" * 32}
+
+
+def test_caller_id_from_the_spec_example() -> None:
+    body = upstream_fixture("FetchOutgoingCallerId.fetch")["body"]
+    record = translator(CALLER_IDS).record(body, CONTEXT)
+    assert record == (
+        ("Sid", "PNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("AccountSid", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("FriendlyName", "(415) 867-5309"),
+        ("PhoneNumber", "+141586753096"),  # not a NANP number: emitted unchanged
+        ("DateCreated", "Fri, 21 Aug 2009 00:11:24 +0000"),
+        ("DateUpdated", "Fri, 21 Aug 2009 00:11:24 +0000"),
+    )
+
+
+def test_validation_request_from_the_spec_example() -> None:
+    body = upstream_fixture("CreateValidationRequest.create")["body"]
+    record = translator(CALLER_IDS, VALIDATION_REQUEST).record(body, CONTEXT)
+    assert record == (
+        ("AccountSid", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("PhoneNumber", "4158675310"),
+        ("FriendlyName", "My Home Phone Number"),
+        ("ValidationCode", "111111"),
+    )
+
+
+def test_trunk_number_from_the_spec_example() -> None:
+    body = upstream_fixture("FetchPhoneNumber.fetch")["body"]
+    record = dict(translator(TRUNK_NUMBERS).record(body, CONTEXT))
+    assert record["PhoneNumber"] == "4158675309"
+    assert record["DateCreated"] == "Fri, 10 Dec 2010 17:27:34 +0000"
+    assert record["DateUpdated"] == "Fri, 09 Oct 2015 11:36:32 +0000"
+    assert record["Beta"] == "false"
+    assert record["VoiceCallerIdLookup"] is None
+    assert record["StatusCallback"] == ""
+    assert record["Capabilities"] == (("Voice", "true"), ("Sms", "true"), ("Mms", "true"), ("Fax", None))
+    assert record["Uri"] == (
+        "/2008-08-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Trunks/TK" + "a" * 32
+        + "/PhoneNumbers/PNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    )
+    assert "Links" not in record and "Url" not in record
+
+
+def test_every_v1_field_has_a_legacy_element() -> None:
+    body = upstream_fixture("FetchPhoneNumber.fetch")["body"]
+    mapped = {field.upstream for field in TRUNK_NUMBERS.item.fields}
+    assert set(body) - mapped == {"links"}  # dropped by design, see docs/resources.md
+
+
+def test_legacy_order_of_caller_ids_is_the_seeds() -> None:
+    assert [f.legacy for f in OUTGOING_CALLER_ID.fields] == [
+        "Sid", "AccountSid", "FriendlyName", "PhoneNumber", "DateCreated", "DateUpdated"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("iso", "expected"),
+    [
+        ("2010-12-10T17:27:34Z", "Fri, 10 Dec 2010 17:27:34 +0000"),
+        ("2010-12-10T17:27:34+02:00", "Fri, 10 Dec 2010 17:27:34 +0200"),
+        ("2010-12-10T17:27:34-07:00", "Fri, 10 Dec 2010 17:27:34 -0700"),
+        ("2010-12-10T17:27:34.123456Z", "Fri, 10 Dec 2010 17:27:34 +0000"),
+        ("2010-12-10T17:27:34", "Fri, 10 Dec 2010 17:27:34 +0000"),
+        ("Fri, 21 Aug 2009 00:11:24 +0000", "Fri, 21 Aug 2009 00:11:24 +0000"),
+        ("", ""),
+    ],
+)
+def test_dates(iso: str, expected: str) -> None:
+    assert rfc2822(iso) == expected
+
+
+def test_invalid_dates_pass_through_and_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="gateway.translate"):
+        assert rfc2822("2010-13-45T99:00:00Z") == "2010-13-45T99:00:00Z"
+    assert "ISO 8601" in caplog.text
+
+
+def test_scalars() -> None:
+    assert scalar(True) == "true"
+    assert scalar(0) == "0"
+    assert scalar(1.5) == "1.5"
+    assert scalar(None) is None
+    assert scalar({"a": 1}) == '{"a":1}'

@@ -175,10 +175,10 @@ class Sandbox:
             "voice_url": f"{hooks}/Call",
             "voice_method": "POST",
             "voice_fallback_url": None,
-            "voice_fallback_method": None,
+            "voice_fallback_method": "POST",  # seed 004 shows null; OAS 3.0 nullable+enum forbids it
             "status_callback": "",
             "status_callback_method": "POST",
-            "voice_application_sid": "",
+            "voice_application_sid": None,  # seed 004 shows "", which the spec forbids
             "trunk_sid": item.trunk_sid,
             "sms_url": f"{hooks}/Message",
             "sms_method": "POST",

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from . import legacy, render
+from . import legacy, render, resources
 from . import observability as obs
 from .document import Problem
 from .errors import GatewayError, MethodNotAllowed, NotFound
@@ -29,6 +29,13 @@ from .settings import Settings
 from .upstream import Upstream
 
 log = logging.getLogger("gateway.app")
+
+
+def declared(raw_path: str) -> bool:
+    """Whether a legacy path belongs to a declared resource (suffix and slashes tolerated)."""
+    path = legacy.normalise_path(raw_path)[len(LEGACY_PREFIX) :].rstrip("/")
+    below = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
+    return resources.match(below) is not None
 
 
 def sniff_format(path: str) -> str:
@@ -134,6 +141,9 @@ class GatewayApp:
         if gateway is None:
             raise GatewayError("The gateway is not started", status=503)
         body = await read_body(receive)
+        if self.settings.legacy_upstream and not declared(scope["path"]):
+            await self._forward(gateway, scope, body, send)
+            return
         request = legacy.parse(
             scope["method"],
             scope["path"],
@@ -154,6 +164,28 @@ class GatewayApp:
             return
         payload, content_type = render.render(outcome.document, request.fmt, outcome.status, outcome.columns)
         await send_bytes(send, outcome.status, payload, content_type)
+
+    async def _forward(self, gateway: Gateway, scope: Scope, body: bytes, send: Send) -> None:
+        """An undeclared legacy path, sent unchanged to the legacy provider: method, path, query,
+        body (with its Content-Type) and credentials, nothing else."""
+        obs.set_route("passthrough")
+        raw = bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        target = legacy.normalise_path(raw)  # '//2008-08-01' would otherwise name a host
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        headers = {}
+        content_type = header(scope, b"content-type")
+        if content_type and body:
+            headers["Content-Type"] = content_type
+        reply = await gateway.upstream.send(
+            "legacy",
+            scope["method"],
+            target + ("?" + query if query else ""),
+            endpoint="passthrough",
+            content=body or None,
+            headers=headers,
+            authorization=header(scope, b"authorization"),
+        )
+        await send_bytes(send, reply.status, reply.body, reply.headers.get("content-type"))
 
     async def _operational(self, path: str, send: Send) -> None:
         if path == "/healthz":

@@ -43,6 +43,13 @@ class Reply:
     headers: httpx.Headers
 
 
+@dataclass(frozen=True, slots=True)
+class Body:
+    params: Sequence[tuple[str, str]] | None
+    form: Mapping[str, str] | None
+    content: bytes | None
+
+
 class Breaker:
     """Closed → open after ``threshold`` consecutive failures → half-open after ``cooldown``."""
 
@@ -109,6 +116,8 @@ class Upstream:
     ) -> None:
         self.settings = settings
         self.bases = {"api": settings.upstream, "trunking": settings.trunking_upstream}
+        if settings.legacy_upstream:
+            self.bases["legacy"] = settings.legacy_upstream
         self.origins = {host: _origin(base) for host, base in self.bases.items()}
         self.breakers = {
             host: Breaker(settings.breaker_threshold, settings.breaker_cooldown) for host in self.bases
@@ -153,17 +162,24 @@ class Upstream:
         form: Mapping[str, str] | None = None,
         authorization: str | None = None,
         request_id: str | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
+        """``headers`` replaces the default ones (Accept, X-Request-Id) — for a verbatim forward."""
         url = self.resolve(host, target)
-        headers = {"Accept": "application/json"}
+        if headers is None:
+            sent = {"Accept": "application/json"}
+            if request_id:
+                sent["X-Request-Id"] = request_id
+        else:
+            sent = dict(headers)
         if authorization:
-            headers["Authorization"] = authorization
-        if request_id:
-            headers["X-Request-Id"] = request_id
+            sent["Authorization"] = authorization
         breaker = self.breakers[host]
+        body = Body(params, form, content)
         try:
             async with asyncio.timeout(self.settings.total_timeout):
-                return await self._attempts(breaker, method, url, endpoint, headers, params, form)
+                return await self._attempts(breaker, method, url, endpoint, sent, body)
         except TimeoutError:
             raise GatewayTimeout() from None
 
@@ -174,8 +190,7 @@ class Upstream:
         url: str,
         endpoint: str,
         headers: dict[str, str],
-        params: Sequence[tuple[str, str]] | None,
-        form: Mapping[str, str] | None,
+        body: Body,
     ) -> Reply:
         attempts = 1 + (self.settings.retries if method in IDEMPOTENT else 0)
         for attempt in range(attempts):
@@ -183,7 +198,9 @@ class Upstream:
             last = attempt == attempts - 1
             started = time.perf_counter()
             try:
-                response = await self.client.request(method, url, params=params, data=form, headers=headers)
+                response = await self.client.request(
+                    method, url, params=body.params, data=body.form, content=body.content, headers=headers
+                )
             except httpx.TimeoutException as exc:
                 self._observe(endpoint, method, "timeout", started)
                 breaker.failure()

@@ -9,12 +9,14 @@ replay   replay a recorded HAR against a gateway and diff the answers semantical
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
 
 import uvicorn
 
@@ -58,6 +60,7 @@ def _replay_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     replay.add_argument("--mask", action="append", default=[], metavar="RULE")
     replay.add_argument("--report", action="append", default=[], metavar="FILE")
     replay.add_argument("--allow-writes", action="store_true")
+    replay.add_argument("--no-default-masks", action="store_true", help="use only the --mask rules given")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,24 +81,45 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def start_sandbox_thread(
-    host: str, port: int, env: dict[str, str], *, access_log: bool
-) -> tuple[str, uvicorn.Server]:
-    """Run the sandbox in this process, in its own thread and event loop; returns its base URL."""
-    from .sandbox import config_from_env, create_sandbox
-
-    app = create_sandbox(config_from_env(env))
+def start_server_thread(
+    app: Any, host: str, port: int, *, access_log: bool, lifespan: Literal["on", "off"] = "off"
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve ``app`` from a thread of this process, with its own event loop; returns its base URL."""
     sock = bind(host, port)
-    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         if not thread.is_alive():
-            raise SystemExit("gateway: the sandbox could not start")
+            raise SystemExit("gateway: a server could not start")
         time.sleep(0.01)
-    bound_port = sock.getsockname()[1]
-    return f"http://{host}:{bound_port}", server
+    return f"http://{host}:{sock.getsockname()[1]}", server, thread
+
+
+def start_sandbox_thread(host: str, port: int, env: dict[str, str], *, access_log: bool) -> str:
+    from .sandbox import config_from_env, create_sandbox
+
+    base, _, _ = start_server_thread(create_sandbox(config_from_env(env)), host, port, access_log=access_log)
+    return base
+
+
+@contextlib.contextmanager
+def embedded_gateway() -> Iterator[str]:
+    """A fresh sandbox and a gateway on it, both on free loopback ports, for as long as the block runs."""
+    from .app import create_app
+
+    env = dict(os.environ)
+    sandbox = start_sandbox_thread("127.0.0.1", 0, env, access_log=False)
+    settings = Settings.load({}).replace(upstream=sandbox, trunking_upstream=sandbox, access_log=False)
+    base, server, thread = start_server_thread(
+        create_app(settings), "127.0.0.1", 0, access_log=False, lifespan="on"
+    )
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def print_credentials(env: dict[str, str]) -> None:
@@ -118,7 +142,7 @@ def serve(args: argparse.Namespace) -> int:
 
     configure_logging(settings.log_level, settings.log_format)
     if settings.sandbox:
-        base, _ = start_sandbox_thread("127.0.0.1", 0, env, access_log=False)
+        base = start_sandbox_thread("127.0.0.1", settings.sandbox_port, env, access_log=False)
         settings = settings.replace(upstream=base, trunking_upstream=base)
         print_credentials(env)
         print(f"sandbox upstream: {base}", flush=True)
@@ -174,7 +198,8 @@ def sandbox(args: argparse.Namespace) -> int:
 def replay(args: argparse.Namespace) -> int:
     from .replay import main as replay_main
 
-    return replay_main(args)
+    status: int = replay_main(args)
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:

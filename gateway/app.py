@@ -15,17 +15,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import legacy, render, resources
 from . import observability as obs
 from .document import Problem
 from .errors import GatewayError, MethodNotAllowed, NotFound
+from .har import HarWriter, RecordMiddleware
 from .middleware import ExchangeMiddleware, LimitMiddleware, Message, Receive, Scope, Send, header
 from .paging import ListCache
 from .resources import LEGACY_PREFIX
 from .service import Gateway
 from .settings import Settings
+from .shadow import Shadow
 from .upstream import Upstream
 
 log = logging.getLogger("gateway.app")
@@ -82,10 +85,20 @@ async def read_body(receive: Receive) -> bytes:
 
 
 class GatewayApp:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        shadow_transport: httpx.AsyncBaseTransport | None = None,
+        recorder: HarWriter | None = None,
+    ) -> None:
         self.settings = settings
         self.transport = transport
+        self.shadow_transport = shadow_transport
+        self.recorder = recorder
         self.gateway: Gateway | None = None
+        self.shadow: Shadow | None = None
         self._ready: tuple[float, bool, dict[str, str]] | None = None
 
     @contextlib.asynccontextmanager
@@ -97,11 +110,18 @@ class GatewayApp:
             self.settings.list_cache_max_items,
         )
         self.gateway = Gateway(self.settings, upstream, cache)
+        if self.settings.shadow_legacy_upstream:
+            self.shadow = Shadow(self.settings, self.shadow_transport)
         try:
             yield
         finally:
             self.gateway = None
             await upstream.aclose()
+            if self.shadow is not None:
+                await self.shadow.aclose()
+                self.shadow = None
+            if self.recorder is not None:
+                await asyncio.to_thread(self.recorder.flush)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -164,6 +184,21 @@ class GatewayApp:
             return
         payload, content_type = render.render(outcome.document, request.fmt, outcome.status, outcome.columns)
         await send_bytes(send, outcome.status, payload, content_type)
+        if self.shadow is not None:
+            self._shadow(self.shadow, scope, (outcome.status, content_type, payload))
+
+    def _shadow(self, shadow: Shadow, scope: Scope, answer: tuple[int, str, bytes]) -> None:
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        target = legacy.normalise_path(scope["path"]) + ("?" + query if query else "")
+        exchange = obs.CURRENT.get()
+        shadow.maybe(
+            scope["method"],
+            target,
+            header(scope, b"authorization"),
+            answer,
+            exchange.route if exchange else "unmatched",
+            exchange.request_id if exchange else "",
+        )
 
     async def _forward(self, gateway: Gateway, scope: Scope, body: bytes, send: Send) -> None:
         """An undeclared legacy path, sent unchanged to the legacy provider: method, path, query,
@@ -194,7 +229,7 @@ class GatewayApp:
             await send_bytes(send, 200, generate_latest(obs.REGISTRY), CONTENT_TYPE_LATEST)
         else:
             ready, hosts = await self.readiness()
-            body = render.orjson.dumps({"status": "ready" if ready else "unready", "upstreams": hosts})
+            body = orjson.dumps({"status": "ready" if ready else "unready", "upstreams": hosts})
             await send_bytes(send, 200 if ready else 503, body, "application/json")
 
     async def readiness(self) -> tuple[bool, dict[str, str]]:
@@ -222,9 +257,16 @@ class GatewayApp:
         return "reachable"
 
 
-def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Any:
-    """The full stack: limits inside the exchange middleware, so every answer gets a request id."""
-    app = GatewayApp(settings, transport)
+def create_app(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    shadow_transport: httpx.AsyncBaseTransport | None = None,
+) -> Any:
+    """The full stack: limits inside the exchange middleware, so every answer gets a request id, and
+    the HAR recorder outside both, so it records exactly what the client saw."""
+    recorder = HarWriter(settings.record, settings.record_max_bytes) if settings.record else None
+    app = GatewayApp(settings, transport, shadow_transport=shadow_transport, recorder=recorder)
     limited = LimitMiddleware(
         app,
         send_error,
@@ -232,8 +274,10 @@ def create_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
         max_url=settings.max_url_bytes,
         max_headers=settings.max_header_bytes,
     )
-    stack = ExchangeMiddleware(limited, log=settings.access_log)
-    stack.gateway_app = app  # type: ignore[attr-defined]
+    stack: Any = ExchangeMiddleware(limited, log=settings.access_log)
+    if recorder is not None:
+        stack = RecordMiddleware(stack, recorder)
+    stack.gateway_app = app
     return stack
 
 

@@ -80,7 +80,7 @@ def to_xml(doc: Document) -> bytes:
         out.append(xml_item(doc.element, doc.record))
     else:
         out.append(xml_item("RestException", doc.record))
-    out.append("</TwilioResponse>")
+    out.append("</TwilioResponse>\n")
     return "".join(out).encode("utf-8")
 
 

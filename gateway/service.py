@@ -117,7 +117,7 @@ class Gateway:
         if call.operation.writes:
             self.cache.invalidate(call.account)
         if action == "list":
-            return await self.list(call)
+            return await self.listing(call)
         if action == "fetch":
             return await self.fetch(call)
         if action == "delete":
@@ -201,7 +201,7 @@ class Gateway:
             form[param.name] = value
         return form
 
-    async def list(self, call: Call) -> Outcome:
+    async def listing(self, call: Call) -> Outcome:
         params = dict(call.request.params)
         page, num = paging.requested(params)
         client_filters = list(params.items())

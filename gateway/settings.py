@@ -178,6 +178,7 @@ SPECS: tuple[Spec, ...] = (
         "A provider still serving 2008-08-01: undeclared legacy paths are forwarded there unchanged.",
     ),
     Spec("sandbox", _bool, "false", "Run the embedded sandbox upstream and point both hosts at it."),
+    Spec("sandbox_port", _port, "0", "Loopback port of the embedded sandbox (0: any free port, printed)."),
     Spec("connect_timeout", _seconds, "5", "Upstream connect timeout, seconds."),
     Spec("read_timeout", _seconds, "30", "Upstream read timeout, seconds."),
     Spec("total_timeout", _seconds, "60", "Upstream deadline for one legacy request, seconds."),
@@ -234,6 +235,7 @@ class Settings:
     trunking_upstream: str = "https://trunking.twilio.com"
     legacy_upstream: str | None = None
     sandbox: bool = False
+    sandbox_port: int = 0
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     total_timeout: float = 60.0

@@ -11,6 +11,7 @@ breaker that opens after consecutive failures and lets one trial call through af
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -199,7 +200,12 @@ class Upstream:
             started = time.perf_counter()
             try:
                 response = await self.client.request(
-                    method, url, params=body.params, data=body.form, content=body.content, headers=headers
+                    method,
+                    url,
+                    params=list(body.params) if body.params else None,
+                    data=body.form,
+                    content=body.content,
+                    headers=headers,
                 )
             except httpx.TimeoutException as exc:
                 self._observe(endpoint, method, "timeout", started)
@@ -228,7 +234,7 @@ class Upstream:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delay(self, attempt: int, hinted: float | None) -> float:
-        ceiling = min(self.settings.retry_max_backoff, self.settings.retry_backoff * 2**attempt)
+        ceiling = min(self.settings.retry_max_backoff, math.ldexp(self.settings.retry_backoff, attempt))
         jittered = ceiling * self._rand()
         return max(jittered, hinted) if hinted is not None else jittered
 

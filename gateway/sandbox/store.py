@@ -196,7 +196,8 @@ class Store:
             ordered = self.trunks.get((account, trunk))
             if ordered is None:
                 return None
-            return ordered.get(sid)
+            found: TrunkNumber | None = ordered.get(sid)
+            return found
 
     def detach(self, account: str, item: TrunkNumber) -> None:
         with self.lock:

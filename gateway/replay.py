@@ -1,0 +1,217 @@
+"""``python -m gateway replay FILE.har``: replay recorded legacy requests against a gateway and diff the
+answers semantically (:mod:`gateway.diff`).
+
+Credentials come from the environment (``REPLAY_ACCOUNT_SID``/``REPLAY_AUTH_TOKEN``; against the embedded
+sandbox they default to the sandbox's), never from the file. Without ``--against`` a fresh gateway on its
+sandbox is started in this process. Writes (POST/PUT/DELETE and ``_method`` overrides) are skipped unless
+``--allow-writes``; entries always replay one at a time in recorded order. Sids the target hands out in
+place of recorded ones are learned from each answer and substituted into later requests, so a recorded
+create-then-fetch sequence replays against a fresh upstream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import diff, har
+
+SID = re.compile(r"\b(?:PN|CA|TK|AP)[0-9a-fA-F]{32}\b")
+WRITES = frozenset({"POST", "PUT", "DELETE"})
+
+
+@dataclass
+class Result:
+    index: int
+    method: str
+    path: str
+    skipped: bool = False
+    error: str | None = None
+    differences: list[diff.Difference] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"#{self.index} {self.method} {self.path}"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.differences) or self.error is not None
+
+
+def is_write(request: dict[str, Any]) -> bool:
+    method = str(request["method"]).upper()
+    overrides = [q["value"].upper() for q in request.get("queryString", []) if q["name"] == "_method"]
+    return method in WRITES or any(value in WRITES for value in overrides)
+
+
+class SidMap:
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+
+    def learn(self, recorded: str, replayed: str) -> None:
+        before, after = SID.findall(recorded), SID.findall(replayed)
+        if len(before) == len(after):
+            self.known.update({a: b for a, b in zip(before, after, strict=True) if a != b})
+
+    def rewrite(self, text: str) -> str:
+        return SID.sub(lambda m: self.known.get(m.group(0), m.group(0)), text) if self.known else text
+
+
+def replay(
+    entries: Sequence[dict[str, Any]],
+    base: str,
+    auth: tuple[str, str],
+    masks: diff.Masks,
+    allow_writes: bool,
+    transport: httpx.BaseTransport | None = None,
+) -> list[Result]:
+    results: list[Result] = []
+    sids = SidMap()
+    with httpx.Client(base_url=base, auth=auth, transport=transport, timeout=60, trust_env=False) as client:
+        for index, item in enumerate(entries, 1):
+            request, recorded = item["request"], item["response"]
+            parts = urlsplit(request["url"])
+            target = sids.rewrite(parts.path + ("?" + parts.query if parts.query else ""))
+            result = Result(index, request["method"], parts.path)
+            results.append(result)
+            if is_write(request) and not allow_writes:
+                result.skipped = True
+                continue
+            post = request.get("postData")
+            headers = {"Content-Type": post["mimeType"]} if post else {}
+            body = sids.rewrite(post["text"]).encode() if post else None
+            try:
+                response = client.request(request["method"], target, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                result.error = f"{type(exc).__name__}: {exc}"
+                continue
+            expected_text = recorded["content"].get("text", "")
+            expected = (recorded["status"], recorded["content"].get("mimeType", ""), expected_text.encode())
+            actual = (response.status_code, response.headers.get("content-type", ""), response.content)
+            result.differences = diff.compare(expected, actual, masks)
+            sids.learn(expected_text, response.text)
+    return results
+
+
+def summary(results: Sequence[Result]) -> str:
+    replayed = [r for r in results if not r.skipped]
+    failed = [r for r in replayed if r.failed]
+    lines = [
+        f"replayed {len(replayed)}, skipped {len(results) - len(replayed)} (writes), "
+        f"same {len(replayed) - len(failed)}, different {len(failed)}, "
+        f"differences {sum(len(r.differences) for r in results)}"
+    ]
+    for result in failed:
+        lines.append(result.name)
+        if result.error:
+            lines.append(f"  error: {result.error}")
+        lines.extend(f"  {difference}" for difference in result.differences)
+    return "\n".join(lines)
+
+
+def junit(results: Sequence[Result]) -> bytes:
+    suite = ET.Element(
+        "testsuite",
+        name="gateway-replay",
+        tests=str(len(results)),
+        failures=str(sum(1 for r in results if r.differences)),
+        errors=str(sum(1 for r in results if r.error)),
+        skipped=str(sum(1 for r in results if r.skipped)),
+    )
+    for result in results:
+        case = ET.SubElement(suite, "testcase", classname="replay", name=result.name)
+        if result.skipped:
+            ET.SubElement(case, "skipped", message="write not replayed without --allow-writes")
+        elif result.error:
+            ET.SubElement(case, "error", message=result.error)
+        elif result.differences:
+            failure = ET.SubElement(case, "failure", message=f"{len(result.differences)} differences")
+            failure.text = "\n".join(str(d) for d in result.differences)
+    body: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def html_report(results: Sequence[Result]) -> bytes:
+    rows = []
+    for result in results:
+        state = (
+            "skipped"
+            if result.skipped
+            else "error"
+            if result.error
+            else "different"
+            if result.differences
+            else "same"
+        )
+        details = "".join(
+            f"<li><code>{html.escape(d.path)}</code>: expected <code>{html.escape(repr(d.expected))}</code>"
+            f" vs actual <code>{html.escape(repr(d.actual))}</code></li>"
+            for d in result.differences
+        )
+        if result.error:
+            details += f"<li>{html.escape(result.error)}</li>"
+        rows.append(
+            f'<tr class="{state}"><td>{result.index}</td><td>{html.escape(result.method)}</td>'
+            f"<td><code>{html.escape(result.path)}</code></td><td>{state}</td><td><ul>{details}</ul></td></tr>"
+        )
+    text = summary(results).splitlines()[0]
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Replay report</title><style>"
+        "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px}"
+        ".different td,.error td{background:#fdd}.skipped td{color:#888}</style></head><body>"
+        f"<h1>Replay report</h1><p>{html.escape(text)}</p><table><tr><th>#</th><th>Method</th>"
+        f"<th>Path</th><th>Result</th><th>Differences</th></tr>{''.join(rows)}</table></body></html>"
+    )
+    return page.encode("utf-8")
+
+
+def credentials(embedded: bool) -> tuple[str, str] | None:
+    sid, token = os.environ.get("REPLAY_ACCOUNT_SID"), os.environ.get("REPLAY_AUTH_TOKEN")
+    if sid and token:
+        return sid, token
+    if embedded:
+        from .sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+        return (
+            os.environ.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID),
+            os.environ.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN),
+        )
+    return None
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        masks = diff.Masks(([] if args.no_default_masks else list(diff.DEFAULT_MASKS)) + list(args.mask))
+        entries = [
+            e for e in har.load(args.har) if urlsplit(e["request"]["url"]).path.startswith("/2008-08-01/")
+        ]
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2
+    auth = credentials(embedded=args.against is None)
+    if auth is None:
+        print("replay: set REPLAY_ACCOUNT_SID and REPLAY_AUTH_TOKEN for --against", file=sys.stderr)
+        return 2
+    if args.against:
+        results = replay(entries, args.against, auth, masks, args.allow_writes)
+    else:
+        from .__main__ import embedded_gateway
+
+        with embedded_gateway() as base:
+            results = replay(entries, base, auth, masks, args.allow_writes)
+    print(summary(results))
+    for path in args.report:
+        data = html_report(results) if path.endswith((".html", ".htm")) else junit(results)
+        with open(path, "wb") as handle:
+            handle.write(data)
+    return 1 if any(result.failed for result in results) else 0

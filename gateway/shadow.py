@@ -1,0 +1,113 @@
+"""Shadow reads: a sample of legacy GETs is also sent, unchanged, to a provider that still serves
+2008-08-01, and its answer is compared with the gateway's (see :mod:`gateway.diff`).
+
+The client always gets the gateway's answer: the shadow call starts after that answer is sent, runs in a
+background task with its own client and timeout, and never runs for writes. Results go to
+``gateway_shadow_diffs_total{route,result}`` (same, different, error) and differences to a JSON-lines diff
+log (``--shadow-log``, else the ``gateway.shadow`` logger).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from . import diff
+from . import observability as obs
+from .settings import Settings
+
+log = logging.getLogger("gateway.shadow")
+
+
+class Shadow:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        assert settings.shadow_legacy_upstream is not None
+        self.base = settings.shadow_legacy_upstream
+        self.sample = settings.shadow_sample
+        self.log_path = settings.shadow_log
+        self.masks = diff.Masks()
+        self.rand = rand
+        self.client = httpx.AsyncClient(
+            transport=transport, timeout=settings.shadow_timeout, trust_env=False, follow_redirects=False
+        )
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def maybe(
+        self,
+        method: str,
+        target: str,
+        authorization: str | None,
+        answer: tuple[int, str, bytes],
+        route: str,
+        request_id: str,
+    ) -> None:
+        if method != "GET" or self.rand() >= self.sample:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._run(target, authorization, answer, route, request_id)
+        )
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(
+        self,
+        target: str,
+        authorization: str | None,
+        answer: tuple[int, str, bytes],
+        route: str,
+        request_id: str,
+    ) -> None:
+        headers = {"Authorization": authorization} if authorization else {}
+        try:
+            response = await self.client.get(self.base + target, headers=headers)
+        except httpx.HTTPError as exc:
+            obs.SHADOW_DIFFS.labels(route, "error").inc()
+            log.warning("shadow call failed: %s", type(exc).__name__)
+            return
+        legacy = (response.status_code, response.headers.get("content-type", ""), response.content)
+        differences = diff.compare(legacy, answer, self.masks)
+        obs.SHADOW_DIFFS.labels(route, "different" if differences else "same").inc()
+        if differences:
+            record = {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "request_id": request_id,
+                "route": route,
+                "path": target.split("?", 1)[0],
+                "differences": [
+                    {"path": d.path, "legacy": d.expected, "gateway": d.actual} for d in differences
+                ],
+            }
+            await self._log(record)
+
+    async def _log(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False)
+        if self.log_path is None:
+            log.info(line)
+            return
+        path = self.log_path
+
+        def append() -> None:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
+        await asyncio.to_thread(append)
+
+    async def drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.drain()
+        await self.client.aclose()

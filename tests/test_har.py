@@ -1,0 +1,137 @@
+"""HAR recording: valid HAR 1.2 after every entry, redaction on the written file, rotation, recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from gateway.app import create_app
+from gateway.har import TRAILER, HarWriter, entry
+from tests.conftest import ACCOUNT, FIXTURES, PREFIX, TOKEN, UPSTREAM, CountingTransport
+
+SCHEMA = json.loads((FIXTURES / "har-1.2.schema.json").read_text())
+
+
+def valid_har(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text())
+    jsonschema.validate(document, SCHEMA)
+    return document
+
+
+def exchange(i: int = 0, body: bytes = b"") -> Any:
+    scope = {
+        "method": "GET",
+        "path": f"{PREFIX}/OutgoingCallerIds",
+        "query_string": f"page={i}".encode(),
+        "headers": [(b"host", b"gw.test")],
+        "scheme": "http",
+        "http_version": "1.1",
+    }
+    return (scope, body, 200, [(b"content-type", b"application/xml")], b"<TwilioResponse/>", 1.0e9, 0.002)
+
+
+async def record_session(tmp_path: Path, upstream: CountingTransport, settings: Any) -> Path:
+    path = tmp_path / "session.har"
+    app = create_app(settings.replace(record=str(path)), upstream)
+    async with app.gateway_app.lifespan(), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
+    ) as client:
+        await client.post(f"{PREFIX}/OutgoingCallerIds", data={"PhoneNumber": "4158675309", "AuthToken": TOKEN})
+        await client.get(f"{PREFIX}/OutgoingCallerIds?AuthToken={TOKEN}&num=5")
+        await client.get(f"http://{ACCOUNT}:{TOKEN}@gw.test{PREFIX}/OutgoingCallerIds.json")
+        await client.get("/healthz")  # not a legacy exchange: not recorded
+    return path
+
+
+async def test_recorded_session_is_valid_har_and_redacted(
+    tmp_path: Path, upstream: CountingTransport, settings: Any
+) -> None:
+    path = await record_session(tmp_path, upstream, settings)
+    document = valid_har(path)
+    entries = document["log"]["entries"]
+    assert [e["request"]["method"] for e in entries] == ["POST", "GET", "GET"]
+    assert entries[0]["response"]["status"] == 200
+    assert "<ValidationRequest>" in entries[0]["response"]["content"]["text"]
+    assert entries[2]["response"]["content"]["mimeType"] == "application/json"
+    assert any(h["name"] == "x-request-id" for h in entries[0]["response"]["headers"])
+    text = path.read_text()
+    assert TOKEN not in text
+    assert "Basic " not in text
+    auth = [h["value"] for e in entries for h in e["request"]["headers"] if h["name"].lower() == "authorization"]
+    assert auth == ["****"] * 3
+    assert entries[0]["request"]["postData"]["text"] == "PhoneNumber=4158675309&AuthToken=%2A%2A%2A%2A"
+    assert {"name": "AuthToken", "value": "****"} in entries[1]["request"]["queryString"]
+    assert all("@" not in e["request"]["url"] for e in entries)
+
+
+def test_file_is_valid_after_every_entry_and_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "x.har"
+    writer = HarWriter(str(path), max_bytes=10_000_000)
+    assert valid_har(path)["log"]["entries"] == []
+    for i in range(3):
+        writer.submit(exchange(i))
+        writer.flush()
+        assert len(valid_har(path)["log"]["entries"]) == i + 1
+    # A new process appends to the same file.
+    again = HarWriter(str(path), max_bytes=10_000_000)
+    again.submit(exchange(9))
+    again.flush()
+    entries = valid_har(path)["log"]["entries"]
+    assert [e["request"]["queryString"][0]["value"] for e in entries] == ["0", "1", "2", "9"]
+    writer.close()
+    again.close()
+
+
+def test_a_torn_file_is_moved_aside_not_lost(tmp_path: Path) -> None:
+    path = tmp_path / "x.har"
+    writer = HarWriter(str(path), max_bytes=10_000_000)
+    writer.submit(exchange())
+    writer.flush()
+    writer.close()
+    with open(path, "r+b") as handle:  # what a power cut mid-write could leave
+        handle.truncate(os.path.getsize(path) - len(TRAILER) + 2)
+    fresh = HarWriter(str(path), max_bytes=10_000_000)
+    assert valid_har(path)["log"]["entries"] == []
+    assert (tmp_path / "x.har.unreadable").exists()
+    fresh.close()
+
+
+def test_rotation_bounds_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.har"
+    writer = HarWriter(str(path), max_bytes=3000)
+    for i in range(20):
+        writer.submit(exchange(i, body=b"FriendlyName=" + b"x" * 200))
+    writer.flush()
+    writer.close()
+    assert path.stat().st_size <= 3000
+    rotated = tmp_path / "x.har.1"
+    assert rotated.exists() and rotated.stat().st_size <= 3000
+    last = valid_har(path)["log"]["entries"][-1]
+    assert last["request"]["queryString"][0]["value"] == "19"
+    valid_har(rotated)
+
+
+def test_a_full_queue_drops_instead_of_blocking(tmp_path: Path) -> None:
+    from gateway.har import DROPPED
+
+    before = DROPPED._value.get()
+    writer = HarWriter(str(tmp_path / "x.har"), max_bytes=10_000_000, queue_size=1)
+    for i in range(200):
+        writer.submit(exchange(i))
+    writer.flush()
+    writer.close()
+    assert DROPPED._value.get() > before
+
+
+@pytest.mark.parametrize("header", [b"authorization", b"cookie", b"proxy-authorization"])
+def test_secret_headers_are_redacted(header: bytes) -> None:
+    scope, *rest = exchange()
+    scope["headers"] = [(b"host", b"gw.test"), (header, b"secret-value")]
+    written = json.dumps(entry(scope, *rest))
+    assert "secret-value" not in written

@@ -1,6 +1,6 @@
 """Copy the response examples of the official OpenAPI specs into fixtures/upstream/ (provenance kept).
 
-    python scripts/extract_fixtures.py [path/to/shared/reference]
+python scripts/extract_fixtures.py [path/to/shared/reference]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Print the README's configuration table from gateway.settings.SPECS (the single source).
 
-    python scripts/settings_table.py
+python scripts/settings_table.py
 """
 
 from __future__ import annotations

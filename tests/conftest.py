@@ -51,9 +51,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
     def count(self, method: str | None = None, contains: str = "") -> int:
         return sum(
-            1
-            for r in self.requests
-            if (method is None or r.method == method) and contains in r.url.path
+            1 for r in self.requests if (method is None or r.method == method) and contains in r.url.path
         )
 
     def reset(self) -> None:

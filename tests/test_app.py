@@ -25,13 +25,20 @@ def seen() -> list[httpx.Request]:
 async def passthrough(seen: list[httpx.Request]) -> AsyncIterator[httpx.AsyncClient]:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(201, content=b"<TwilioResponse><Call/></TwilioResponse>", headers={"Content-Type": "text/xml"})
+        return httpx.Response(
+            201, content=b"<TwilioResponse><Call/></TwilioResponse>", headers={"Content-Type": "text/xml"}
+        )
 
-    settings = Settings(upstream="http://api.test", trunking_upstream="http://trunk.test", legacy_upstream=LEGACY)
+    settings = Settings(
+        upstream="http://api.test", trunking_upstream="http://trunk.test", legacy_upstream=LEGACY
+    )
     app = create_app(settings, httpx.MockTransport(handler))
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
         yield client
 
 
@@ -50,19 +57,25 @@ async def test_undeclared_paths_are_forwarded_unchanged_and_nothing_else(
     assert sent.method == "POST"
     assert str(sent.url) == f"{LEGACY}{PREFIX}/Calls?Url=http%3A%2F%2Fx&_method=POST"
     assert sent.content == b"Caller=4155551212&Called=4158675309"
-    assert sent.headers["authorization"] == "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
+    assert (
+        sent.headers["authorization"] == "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
+    )
     assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
     assert "cookie" not in sent.headers and "x-custom" not in sent.headers
     assert "x-request-id" not in sent.headers
 
 
-async def test_get_with_suffix_is_forwarded(passthrough: httpx.AsyncClient, seen: list[httpx.Request]) -> None:
+async def test_get_with_suffix_is_forwarded(
+    passthrough: httpx.AsyncClient, seen: list[httpx.Request]
+) -> None:
     await passthrough.get(f"{PREFIX}/Calls.csv")
     assert seen[0].url.path == f"{PREFIX}/Calls.csv"
     assert "content-type" not in seen[0].headers
 
 
-async def test_declared_paths_are_never_forwarded(passthrough: httpx.AsyncClient, seen: list[httpx.Request]) -> None:
+async def test_declared_paths_are_never_forwarded(
+    passthrough: httpx.AsyncClient, seen: list[httpx.Request]
+) -> None:
     await passthrough.get(f"{PREFIX}/OutgoingCallerIds/PN{'a' * 32}.json")
     assert all(not str(r.url).startswith(LEGACY) for r in seen)
 
@@ -78,14 +91,17 @@ async def test_healthz_never_touches_the_upstream() -> None:
         raise AssertionError("the upstream was called")
 
     app = create_app(Settings(upstream="http://down.test"), httpx.MockTransport(handler))
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g"
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client,
+    ):
         response = await client.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-@pytest.mark.parametrize(("error", "expected"), [(None, 200), (httpx.ConnectError, 503), (httpx.ConnectTimeout, 503)])
+@pytest.mark.parametrize(
+    ("error", "expected"), [(None, 200), (httpx.ConnectError, 503), (httpx.ConnectTimeout, 503)]
+)
 async def test_readyz_probes_every_upstream_and_caches(error: Any, expected: int) -> None:
     calls: list[str] = []
 
@@ -98,9 +114,10 @@ async def test_readyz_probes_every_upstream_and_caches(error: Any, expected: int
 
     settings = Settings(upstream="http://api.test", trunking_upstream="http://trunk.test", readiness_cache=60)
     app = create_app(settings, httpx.MockTransport(handler))
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g"
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client,
+    ):
         first = await client.get("/readyz")
         second = await client.get("/readyz")
     assert first.status_code == second.status_code == expected

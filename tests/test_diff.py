@@ -71,7 +71,10 @@ def test_json_and_csv() -> None:
 
 
 def test_html_masks_by_legacy_name() -> None:
-    page = '<html><body class="twilio-response"><div class="x"><div class="date-created">{}</div></div></body></html>'
+    page = (
+        '<html><body class="twilio-response"><div class="x">'
+        '<div class="date-created">{}</div></div></body></html>'
+    )
     a, b = page.format("Mon").encode(), page.format("Tue").encode()
     assert compare((200, "text/html", a), (200, "text/html", b), Masks()) == []
     assert compare((200, "text/html", a), (200, "text/html", b), Masks([]))

@@ -57,9 +57,12 @@ def handler(request: httpx.Request) -> httpx.Response:
 async def docs_client() -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(upstream="https://api.twilio.com", trunking_upstream="https://trunking.twilio.com")
     app = create_app(settings, httpx.MockTransport(handler))
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(DOC_ACCOUNT, "token")
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(DOC_ACCOUNT, "token")
+        ) as client,
+    ):
         yield client
 
 
@@ -73,7 +76,9 @@ TRUNK_NUMBER = f"/2008-08-01/Accounts/{SEED_ACCOUNT}/Trunks/{SEED_TRUNK}/PhoneNu
 
 async def test_caller_id_xml_equals_the_docs_example(docs_client: httpx.AsyncClient) -> None:
     response = await docs_client.get(CALLER_ID)
-    assert tree(ET.fromstring(response.content)) == tree(ET.parse(FIXTURES / "golden" / "outgoing_caller_id.xml").getroot())
+    assert tree(ET.fromstring(response.content)) == tree(
+        ET.parse(FIXTURES / "golden" / "outgoing_caller_id.xml").getroot()
+    )
 
 
 async def test_trunk_number_xml_equals_the_hand_built_golden(docs_client: httpx.AsyncClient) -> None:
@@ -102,7 +107,10 @@ async def test_trunk_number_json_matches_the_xml(docs_client: httpx.AsyncClient)
 async def test_caller_id_csv_golden(docs_client: httpx.AsyncClient) -> None:
     response = await docs_client.get(CALLER_ID + ".csv")
     assert response.headers["content-type"].startswith("text/csv")
-    assert response.content.replace(b"\r\n", b"\n") == (FIXTURES / "golden" / "outgoing_caller_id.csv").read_bytes()
+    assert (
+        response.content.replace(b"\r\n", b"\n")
+        == (FIXTURES / "golden" / "outgoing_caller_id.csv").read_bytes()
+    )
 
 
 async def test_trunk_number_csv_has_every_element(docs_client: httpx.AsyncClient) -> None:
@@ -150,13 +158,20 @@ async def test_html_for_an_instance_and_a_list(docs_client: httpx.AsyncClient) -
 
 @pytest.mark.parametrize(
     ("suffix", "content_type"),
-    [("", "application/xml"), (".xml", "application/xml"), (".json", "application/json"),
-     (".csv", "text/csv"), (".html", "text/html")],
+    [
+        ("", "application/xml"),
+        (".xml", "application/xml"),
+        (".json", "application/json"),
+        (".csv", "text/csv"),
+        (".html", "text/html"),
+    ],
 )
 async def test_errors_keep_their_status_in_the_format_asked_for(
     docs_client: httpx.AsyncClient, suffix: str, content_type: str
 ) -> None:
-    response = await docs_client.get(f"/2008-08-01/Accounts/{DOC_ACCOUNT}/OutgoingCallerIds/PN{'0' * 32}{suffix}")
+    response = await docs_client.get(
+        f"/2008-08-01/Accounts/{DOC_ACCOUNT}/OutgoingCallerIds/PN{'0' * 32}{suffix}"
+    )
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(content_type)
     if suffix == ".json":

@@ -13,7 +13,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.har import TRAILER, HarWriter, entry
-from tests.conftest import ACCOUNT, FIXTURES, PREFIX, TOKEN, UPSTREAM, CountingTransport
+from tests.conftest import ACCOUNT, FIXTURES, PREFIX, TOKEN, CountingTransport
 
 SCHEMA = json.loads((FIXTURES / "har-1.2.schema.json").read_text())
 
@@ -39,10 +39,15 @@ def exchange(i: int = 0, body: bytes = b"") -> Any:
 async def record_session(tmp_path: Path, upstream: CountingTransport, settings: Any) -> Path:
     path = tmp_path / "session.har"
     app = create_app(settings.replace(record=str(path)), upstream)
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-    ) as client:
-        await client.post(f"{PREFIX}/OutgoingCallerIds", data={"PhoneNumber": "4158675309", "AuthToken": TOKEN})
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
+        await client.post(
+            f"{PREFIX}/OutgoingCallerIds", data={"PhoneNumber": "4158675309", "AuthToken": TOKEN}
+        )
         await client.get(f"{PREFIX}/OutgoingCallerIds?AuthToken={TOKEN}&num=5")
         await client.get(f"http://{ACCOUNT}:{TOKEN}@gw.test{PREFIX}/OutgoingCallerIds.json")
         await client.get("/healthz")  # not a legacy exchange: not recorded
@@ -63,7 +68,9 @@ async def test_recorded_session_is_valid_har_and_redacted(
     text = path.read_text()
     assert TOKEN not in text
     assert "Basic " not in text
-    auth = [h["value"] for e in entries for h in e["request"]["headers"] if h["name"].lower() == "authorization"]
+    auth = [
+        h["value"] for e in entries for h in e["request"]["headers"] if h["name"].lower() == "authorization"
+    ]
     assert auth == ["****"] * 3
     assert entries[0]["request"]["postData"]["text"] == "PhoneNumber=4158675309&AuthToken=%2A%2A%2A%2A"
     assert {"name": "AuthToken", "value": "****"} in entries[1]["request"]["queryString"]

@@ -32,7 +32,9 @@ def test_other_suffixes_are_404() -> None:
 
 
 def test_query_and_body_merge_body_last() -> None:
-    request = parse("POST", PATH, b"FriendlyName=q&A=1", b"FriendlyName=b", "application/x-www-form-urlencoded")
+    request = parse(
+        "POST", PATH, b"FriendlyName=q&A=1", b"FriendlyName=b", "application/x-www-form-urlencoded"
+    )
     assert request.params == {"FriendlyName": "b", "A": "1"}
 
 

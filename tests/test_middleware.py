@@ -45,7 +45,7 @@ async def test_client_request_id_is_honoured(client: httpx.AsyncClient, upstream
 
 
 async def test_unsafe_request_ids_are_replaced(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{PREFIX}/OutgoingCallerIds", headers={"X-Request-Id": "a b\"<script>"})
+    response = await client.get(f"{PREFIX}/OutgoingCallerIds", headers={"X-Request-Id": 'a b"<script>'})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
 
 
@@ -128,7 +128,9 @@ async def test_tokens_never_reach_logs_errors_or_metrics(
     bodies = [(await client.post(f"{PREFIX}/OutgoingCallerIds", data={"PhoneNumber": "1"})).text]
     async with make_client(auth=(ACCOUNT, "wrong-" + SECRET)) as bad:
         bodies.append((await bad.get(f"{PREFIX}/OutgoingCallerIds")).text)
-    logging.getLogger("gateway.test").error(f"failed https://{ACCOUNT}:{SECRET}@api.twilio.com/x AuthToken={SECRET}")
+    logging.getLogger("gateway.test").error(
+        f"failed https://{ACCOUNT}:{SECRET}@api.twilio.com/x AuthToken={SECRET}"
+    )
     bodies.append((await client.get("/metrics")).text)
     encoded = base64.b64encode(f"{ACCOUNT}:{SECRET}".encode()).decode()
     everything = "\n".join(captured + bodies)
@@ -147,12 +149,19 @@ def test_redact() -> None:
 @pytest.fixture
 async def limited(upstream: CountingTransport) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
-        upstream=UPSTREAM, trunking_upstream=UPSTREAM, max_body_bytes=100, max_url_bytes=200, max_header_bytes=2000
+        upstream=UPSTREAM,
+        trunking_upstream=UPSTREAM,
+        max_body_bytes=100,
+        max_url_bytes=200,
+        max_header_bytes=2000,
     )
     app = create_app(settings, upstream)
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
         yield client
 
 

@@ -61,7 +61,9 @@ def test_requested(params: dict[str, str], expected: tuple[int, int]) -> None:
     assert not {"page", "Page", "num"} & set(copy)
 
 
-@pytest.mark.parametrize("params", [{"num": "0"}, {"num": "-1"}, {"num": "ten"}, {"page": "-1"}, {"page": "1.5"}])
+@pytest.mark.parametrize(
+    "params", [{"num": "0"}, {"num": "-1"}, {"num": "ten"}, {"page": "-1"}, {"page": "1.5"}]
+)
 def test_requested_rejects_nonsense(params: dict[str, str]) -> None:
     with pytest.raises(BadRequest):
         requested(params)
@@ -271,7 +273,11 @@ async def test_page_past_the_end_and_empty_list(
 ) -> None:
     empty = parse_xml((await client.get(LIST)).content)[0]
     assert {k: empty.get(k) for k in ("page", "numpages", "total", "start", "end")} == {
-        "page": "0", "numpages": "0", "total": "0", "start": "0", "end": "-1",
+        "page": "0",
+        "numpages": "0",
+        "total": "0",
+        "start": "0",
+        "end": "-1",
     }
     assert list(empty) == []
     assert empty.get("nextpageuri") == empty.get("previouspageuri") == ""
@@ -281,7 +287,11 @@ async def test_page_past_the_end_and_empty_list(
     assert response.status_code == 200
     past = parse_xml(response.content)[0]
     assert {k: past.get(k) for k in ("page", "numpages", "total", "start", "end")} == {
-        "page": "7", "numpages": "2", "total": "3", "start": "14", "end": "13",
+        "page": "7",
+        "numpages": "2",
+        "total": "3",
+        "start": "14",
+        "end": "13",
     }
     assert list(past) == []
     assert past.get("nextpageuri") == ""
@@ -369,9 +379,12 @@ async def test_failure_mid_walk_is_an_error_not_a_partial_page(
     store.seed_caller_ids(ACCOUNT, 2345)
     transport = failing_after(httpx.ASGITransport(app=sandbox_app), 1, response)
     app = create_app(settings.replace(retries=0), transport)
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
         result = await client.get(LIST)
     assert result.status_code == status
     assert parse_xml(result.content)[0].tag == "RestException"
@@ -388,9 +401,12 @@ async def test_next_page_on_another_host_is_502_and_not_followed(settings: Any) 
         )
 
     app = create_app(settings, httpx.MockTransport(handler))
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
         response = await client.get(LIST)
     assert response.status_code == 502
     assert len(seen) == 1 and "attacker" not in seen[0]

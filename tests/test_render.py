@@ -99,7 +99,7 @@ def test_xmltodict_cannot_write_control_characters_but_we_can() -> None:
 
 
 def test_xml_escapes_markup_and_keeps_carriage_returns_and_emoji() -> None:
-    value = "<a href=\"x\">&'</a>\r\n😀"
+    value = '<a href="x">&\'</a>\r\n😀'
     body = to_xml(Instance("X", (("FriendlyName", value), ("Empty", ""), ("Null", None))))
     assert b"<Empty/><Null/>" in body
     assert b"&#13;" in body
@@ -137,9 +137,7 @@ def test_json_follows_the_tips_md_shape() -> None:
 def test_json_instance_error_and_nested() -> None:
     record: Record = (("Sid", "PN1"), ("Capabilities", (("Voice", "true"), ("Fax", None))))
     assert orjson.loads(to_json(Instance("TrunkPhoneNumber", record))) == {
-        "TwilioResponse": {
-            "TrunkPhoneNumber": {"Sid": "PN1", "Capabilities": {"Voice": "true", "Fax": None}}
-        }
+        "TwilioResponse": {"TrunkPhoneNumber": {"Sid": "PN1", "Capabilities": {"Voice": "true", "Fax": None}}}
     }
     assert orjson.loads(to_json(Problem(400, "bad", 21401, "https://x"))) == {
         "TwilioResponse": {

@@ -22,9 +22,12 @@ LIST = f"{PREFIX}/OutgoingCallerIds"
 async def recorded(tmp_path: Path, upstream: CountingTransport, settings: Any) -> Path:
     path = tmp_path / "session.har"
     app = create_app(settings.replace(record=str(path)), upstream)
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
         await client.post(LIST, data={"PhoneNumber": "(415) 867-5309", "FriendlyName": "Home"})
         await client.post(LIST, data={"PhoneNumber": "415-555-1212 x 5"})
         listing = await client.get(LIST)
@@ -71,10 +74,16 @@ def test_without_allow_writes_writes_are_skipped(recorded: Path, capsys: pytest.
 def doctor(source: Path, target: Path) -> None:
     document = json.loads(source.read_text())
     entries = document["log"]["entries"]
-    fetch = next(e for e in entries if e["request"]["url"].endswith("/OutgoingCallerIds") and e["request"]["method"] == "GET")
-    fetch["response"]["content"]["text"] = fetch["response"]["content"]["text"].replace(
-        "<FriendlyName>Home</FriendlyName>", "<FriendlyName>Hone</FriendlyName>"
-    ).replace('total="2"', 'total="7"')
+    fetch = next(
+        e
+        for e in entries
+        if e["request"]["url"].endswith("/OutgoingCallerIds") and e["request"]["method"] == "GET"
+    )
+    fetch["response"]["content"]["text"] = (
+        fetch["response"]["content"]["text"]
+        .replace("<FriendlyName>Home</FriendlyName>", "<FriendlyName>Hone</FriendlyName>")
+        .replace('total="2"', 'total="7"')
+    )
     error = next(e for e in entries if e["request"]["url"].endswith("/PN123"))
     error["response"]["status"] = 400
     target.write_text(json.dumps(document))
@@ -90,7 +99,10 @@ def test_a_doctored_har_yields_exactly_those_three_differences(
     out = capsys.readouterr().out
     assert status == 1
     assert "different 2, differences 3" in out.splitlines()[0]
-    assert "/TwilioResponse/OutgoingCallerIds/OutgoingCallerId[0]/FriendlyName → expected 'Hone' vs actual 'Home'" in out
+    assert (
+        "/TwilioResponse/OutgoingCallerIds/OutgoingCallerId[0]/FriendlyName"
+        " → expected 'Hone' vs actual 'Home'" in out
+    )
     assert "/TwilioResponse/OutgoingCallerIds/@total → expected '7' vs actual '2'" in out
     assert "status → expected '400' vs actual '404'" in out
     suite = ET.parse(junit).getroot()
@@ -101,7 +113,9 @@ def test_a_doctored_har_yields_exactly_those_three_differences(
     assert html.count('class="different"') == 2 and "Hone" in html
 
 
-def test_user_masks_hide_a_difference(recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_masks_hide_a_difference(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     doctored = tmp_path / "doctored.har"
     doctor(recorded, doctored)
     status = run(str(doctored), "--allow-writes", "--mask", "name:FriendlyName|total")
@@ -132,7 +146,9 @@ def test_requests_carry_the_environments_credentials_not_the_files(
     entries = json.loads(recorded.read_text())["log"]["entries"]
     auth = module.credentials(embedded=False)
     assert auth == ("AC" + "e" * 32, "from-the-env")
-    module.replay(entries, "http://target.test", auth, module.diff.Masks(), True, httpx.MockTransport(handler))
+    module.replay(
+        entries, "http://target.test", auth, module.diff.Masks(), True, httpx.MockTransport(handler)
+    )
     assert len(seen) == 14
     expected = httpx.BasicAuth(*auth)._auth_header
     assert {r.headers["authorization"] for r in seen} == {expected}

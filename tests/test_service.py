@@ -46,7 +46,9 @@ async def test_fetch_has_the_seeds_elements_in_the_seeds_order(client: httpx.Asy
 
 
 @pytest.mark.parametrize("method", ["PUT", "POST"])
-async def test_update_returns_the_updated_resource(client: httpx.AsyncClient, store: Any, method: str) -> None:
+async def test_update_returns_the_updated_resource(
+    client: httpx.AsyncClient, store: Any, method: str
+) -> None:
     item = store.add_caller_id(ACCOUNT, "+14158675309", "Old")
     response = await client.request(
         method, f"{PREFIX}/OutgoingCallerIds/{item.sid}", data={"FriendlyName": "My Second Line"}
@@ -184,7 +186,9 @@ async def test_validation_extension_after_the_number_becomes_upstream_extension(
     assert sent["CallDelay"] == "0"
 
 
-async def test_2010_only_parameters_pass_through(client: httpx.AsyncClient, upstream: CountingTransport) -> None:
+async def test_2010_only_parameters_pass_through(
+    client: httpx.AsyncClient, upstream: CountingTransport
+) -> None:
     await client.post(
         f"{PREFIX}/OutgoingCallerIds",
         data={
@@ -211,7 +215,9 @@ async def test_invalid_numbers_are_400_and_never_forwarded(
     assert upstream.count() == 0
 
 
-async def test_invalid_list_filter_number_is_400(client: httpx.AsyncClient, upstream: CountingTransport) -> None:
+async def test_invalid_list_filter_number_is_400(
+    client: httpx.AsyncClient, upstream: CountingTransport
+) -> None:
     response = await client.get(f"{PREFIX}/OutgoingCallerIds", params={"PhoneNumber": "12"})
     assert response.status_code == 400
     assert parse_xml(response.content)[0].findtext("Code") == "21401"
@@ -285,7 +291,9 @@ async def test_missing_credentials_are_401_without_an_upstream_call(
     assert upstream.count() == 0
 
 
-async def test_basic_auth_is_forwarded_unchanged(client: httpx.AsyncClient, upstream: CountingTransport) -> None:
+async def test_basic_auth_is_forwarded_unchanged(
+    client: httpx.AsyncClient, upstream: CountingTransport
+) -> None:
     await client.get(f"{PREFIX}/OutgoingCallerIds")
     expected = httpx.BasicAuth(ACCOUNT, "0123456789abcdef0123456789abcdef")
     request = httpx.Request("GET", "http://x")
@@ -349,7 +357,8 @@ async def test_parameter_names_are_case_sensitive(client: httpx.AsyncClient, sto
 
 async def test_a_non_form_body_is_refused_not_ignored(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        f"{PREFIX}/OutgoingCallerIds", content=b'{"PhoneNumber": "4158675309"}',
+        f"{PREFIX}/OutgoingCallerIds",
+        content=b'{"PhoneNumber": "4158675309"}',
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 415

@@ -50,7 +50,8 @@ def test_trunk_number_from_the_spec_example() -> None:
     assert record["StatusCallback"] == ""
     assert record["Capabilities"] == (("Voice", "true"), ("Sms", "true"), ("Mms", "true"), ("Fax", None))
     assert record["Uri"] == (
-        "/2008-08-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Trunks/TK" + "a" * 32
+        "/2008-08-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Trunks/TK"
+        + "a" * 32
         + "/PhoneNumbers/PNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     )
     assert "Links" not in record and "Url" not in record
@@ -64,7 +65,12 @@ def test_every_v1_field_has_a_legacy_element() -> None:
 
 def test_legacy_order_of_caller_ids_is_the_seeds() -> None:
     assert [f.legacy for f in OUTGOING_CALLER_ID.fields] == [
-        "Sid", "AccountSid", "FriendlyName", "PhoneNumber", "DateCreated", "DateUpdated"
+        "Sid",
+        "AccountSid",
+        "FriendlyName",
+        "PhoneNumber",
+        "DateCreated",
+        "DateUpdated",
     ]
 
 

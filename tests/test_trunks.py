@@ -20,7 +20,9 @@ def first_incoming(store: Any, account: str = ACCOUNT) -> Any:
     return ordered.items[ordered.seqs[0]]
 
 
-async def test_create_fetch_list_delete(client: httpx.AsyncClient, store: Any, upstream: CountingTransport) -> None:
+async def test_create_fetch_list_delete(
+    client: httpx.AsyncClient, store: Any, upstream: CountingTransport
+) -> None:
     number = first_incoming(store)
     created = await client.post(BASE, data={"PhoneNumberSid": number.sid})
     assert created.status_code == 201
@@ -41,13 +43,17 @@ async def test_create_fetch_list_delete(client: httpx.AsyncClient, store: Any, u
     assert parse_xml((await client.get(BASE)).content)[0].get("total") == "0"
 
 
-async def test_create_requires_phone_number_sid(client: httpx.AsyncClient, upstream: CountingTransport) -> None:
+async def test_create_requires_phone_number_sid(
+    client: httpx.AsyncClient, upstream: CountingTransport
+) -> None:
     response = await client.post(BASE)
     assert response.status_code == 400
     assert upstream.count() == 0
 
 
-@pytest.mark.parametrize(("method", "path"), [("PUT", "/PN" + "a" * 32), ("POST", "/PN" + "a" * 32), ("DELETE", "")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("PUT", "/PN" + "a" * 32), ("POST", "/PN" + "a" * 32), ("DELETE", "")]
+)
 async def test_undeclared_methods_are_405(client: httpx.AsyncClient, method: str, path: str) -> None:
     response = await client.request(method, BASE + path)
     assert response.status_code == 405

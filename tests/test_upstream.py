@@ -239,10 +239,15 @@ async def test_breaker_fails_fast_through_the_app() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     app = create_app(settings, httpx.MockTransport(handler))
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-    ) as client:
-        statuses = [(await client.get(f"{PREFIX}/OutgoingCallerIds/PN" + "a" * 32)).status_code for _ in range(4)]
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
+        statuses = [
+            (await client.get(f"{PREFIX}/OutgoingCallerIds/PN" + "a" * 32)).status_code for _ in range(4)
+        ]
         response = await client.get(f"{PREFIX}/OutgoingCallerIds/PN" + "a" * 32)
     assert statuses == [502, 502, 503, 503]
     assert len(calls) == 2
@@ -261,9 +266,12 @@ async def test_breaker_fails_fast_through_the_app() -> None:
 )
 async def test_upstream_failures_become_rest_exceptions(handler: Any, status: int) -> None:
     app = create_app(SETTINGS.replace(retries=0), httpx.MockTransport(handler))
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
         response = await client.get(f"{PREFIX}/OutgoingCallerIds")
     assert response.status_code == status
     exc = parse_xml(response.content)[0]

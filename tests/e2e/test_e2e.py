@@ -43,7 +43,7 @@ def xml(response: httpx.Response) -> ET.Element:
 
 
 def test_every_row_of_the_table_over_loopback(stack: tuple[str, Any]) -> None:
-    gateway, store = stack
+    gateway, _ = stack
     base = f"{gateway}/2008-08-01/Accounts/{ACCOUNT}/OutgoingCallerIds"
     with httpx.Client(auth=(ACCOUNT, TOKEN)) as client:
         created = client.post(base, data={"PhoneNumber": "(415) 867-5309", "FriendlyName": "Home"})

@@ -115,14 +115,22 @@ async def test_errors_have_twilios_shape(api: httpx.AsyncClient, store: Any) -> 
     is_error(await api.post(f"{BASE}/OutgoingCallerIds.json", data={}), 400, 21604)
     for delay in ("61", "-1", "x"):
         is_error(
-            await api.post(f"{BASE}/OutgoingCallerIds.json", data={"PhoneNumber": "4155551212", "CallDelay": delay}),
+            await api.post(
+                f"{BASE}/OutgoingCallerIds.json", data={"PhoneNumber": "4155551212", "CallDelay": delay}
+            ),
             400,
             21454,
         )
     store.add_caller_id(ACCOUNT, "+14158675309", "Mine")
-    is_error(await api.post(f"{BASE}/OutgoingCallerIds.json", data={"PhoneNumber": "(415) 867-5309"}), 400, 21450)
+    is_error(
+        await api.post(f"{BASE}/OutgoingCallerIds.json", data={"PhoneNumber": "(415) 867-5309"}), 400, 21450
+    )
     item = store.caller_id_by_number(ACCOUNT, "+14158675309")
-    is_error(await api.post(f"{BASE}/OutgoingCallerIds/{item.sid}.json", data={"FriendlyName": "x" * 65}), 400, 21409)
+    is_error(
+        await api.post(f"{BASE}/OutgoingCallerIds/{item.sid}.json", data={"FriendlyName": "x" * 65}),
+        400,
+        21409,
+    )
     is_error(await api.get(f"{BASE}/OutgoingCallerIds/PN{'0' * 32}.json"), 404, 20404)
     is_error(await api.get(f"{BASE}/OutgoingCallerIds/nonsense.json"), 404, 20404)
 
@@ -130,7 +138,9 @@ async def test_errors_have_twilios_shape(api: httpx.AsyncClient, store: Any) -> 
 async def test_filters_are_exact(api: httpx.AsyncClient, store: Any) -> None:
     store.add_caller_id(ACCOUNT, "+14158675309", "A")
     store.add_caller_id(ACCOUNT, "+14158675310", "B")
-    by_number = (await api.get(f"{BASE}/OutgoingCallerIds.json", params={"PhoneNumber": "+14158675310"})).json()
+    by_number = (
+        await api.get(f"{BASE}/OutgoingCallerIds.json", params={"PhoneNumber": "+14158675310"})
+    ).json()
     assert [i["friendly_name"] for i in by_number["outgoing_caller_ids"]] == ["B"]
     by_name = (await api.get(f"{BASE}/OutgoingCallerIds.json", params={"FriendlyName": "A"})).json()
     assert [i["phone_number"] for i in by_name["outgoing_caller_ids"]] == ["+14158675309"]
@@ -154,7 +164,9 @@ async def test_paging_visits_every_item_once(api: httpx.AsyncClient, store: Any,
     store.seed_caller_ids(ACCOUNT, total)
     expected = [i.sid for i in store.caller_ids[ACCOUNT].values()] if total else []
     for size in (50, 1000):
-        sids, pages = await follow(api, f"{BASE}/OutgoingCallerIds.json?PageSize={size}", "outgoing_caller_ids")
+        sids, pages = await follow(
+            api, f"{BASE}/OutgoingCallerIds.json?PageSize={size}", "outgoing_caller_ids"
+        )
         assert sids == expected
         assert pages == max(1, -(-total // size))
 
@@ -163,7 +175,9 @@ async def test_page_links_keep_filters_and_carry_tokens(api: httpx.AsyncClient, 
     for i in range(5):
         store.add_caller_id(ACCOUNT, f"+1202555{i:04d}", "Team")
     body = (await api.get(f"{BASE}/OutgoingCallerIds.json?FriendlyName=Team&PageSize=2")).json()
-    assert body["next_page_uri"].startswith(f"{BASE}/OutgoingCallerIds.json?FriendlyName=Team&PageSize=2&Page=1&PageToken=PA")
+    assert body["next_page_uri"].startswith(
+        f"{BASE}/OutgoingCallerIds.json?FriendlyName=Team&PageSize=2&Page=1&PageToken=PA"
+    )
     second = (await api.get(body["next_page_uri"])).json()
     assert second["page"] == 1 and second["start"] == 2 and second["end"] == 3
     back = (await api.get(second["previous_page_uri"])).json()
@@ -180,7 +194,9 @@ async def test_tokens_survive_deletion_of_their_sid(api: httpx.AsyncClient, stor
     assert len(second["outgoing_caller_ids"]) == 2
 
 
-async def test_validation_with_call_delay_creates_the_caller_id_later(api: httpx.AsyncClient, store: Any) -> None:
+async def test_validation_with_call_delay_creates_the_caller_id_later(
+    api: httpx.AsyncClient, store: Any
+) -> None:
     await api.post(f"{BASE}/OutgoingCallerIds.json", data={"PhoneNumber": "4158675309", "CallDelay": "1"})
     assert store.caller_id_by_number(ACCOUNT, "+14158675309") is None
     await asyncio.sleep(1.2)
@@ -211,7 +227,8 @@ async def test_status_callback_is_posted_without_blocking(api: httpx.AsyncClient
 
     with serve(Starlette(routes=[Route("/cb", hook, methods=["POST"])])) as url:
         response = await api.post(
-            f"{BASE}/OutgoingCallerIds.json", data={"PhoneNumber": "4158675309", "StatusCallback": url + "/cb"}
+            f"{BASE}/OutgoingCallerIds.json",
+            data={"PhoneNumber": "4158675309", "StatusCallback": url + "/cb"},
         )
         assert response.status_code == 200
         await asyncio.wait_for(arrived.wait(), 10)
@@ -232,7 +249,8 @@ async def test_status_callback_must_be_http(api: httpx.AsyncClient) -> None:
 
 async def test_unreachable_status_callback_does_not_fail_the_request(api: httpx.AsyncClient) -> None:
     response = await api.post(
-        f"{BASE}/OutgoingCallerIds.json", data={"PhoneNumber": "4158675309", "StatusCallback": "http://127.0.0.1:9/x"}
+        f"{BASE}/OutgoingCallerIds.json",
+        data={"PhoneNumber": "4158675309", "StatusCallback": "http://127.0.0.1:9/x"},
     )
     assert response.status_code == 200
 
@@ -264,13 +282,19 @@ async def test_trunk_number_has_the_full_field_set_of_seed_004(api: httpx.AsyncC
 
 async def test_trunk_errors(api: httpx.AsyncClient) -> None:
     is_error(await api.post(f"/v1/Trunks/{TRUNK}/PhoneNumbers", data={}), 400, 21604)
-    is_error(await api.post(f"/v1/Trunks/{TRUNK}/PhoneNumbers", data={"PhoneNumberSid": "PN" + "0" * 32}), 400, 21421)
+    is_error(
+        await api.post(f"/v1/Trunks/{TRUNK}/PhoneNumbers", data={"PhoneNumberSid": "PN" + "0" * 32}),
+        400,
+        21421,
+    )
     is_error(await api.get("/v1/Trunks/TKnope/PhoneNumbers"), 404, 20404)
     is_error(await api.get(f"/v1/Trunks/{TRUNK}/PhoneNumbers", auth=(ACCOUNT, "x")), 401, 20003)
 
 
 @pytest.mark.parametrize("total", [0, 1, 50, 51, 2345])
-async def test_trunk_meta_paging_visits_every_item_once(api: httpx.AsyncClient, store: Any, total: int) -> None:
+async def test_trunk_meta_paging_visits_every_item_once(
+    api: httpx.AsyncClient, store: Any, total: int
+) -> None:
     store.seed_trunk(ACCOUNT, TRUNK, total, 13125550000)
     expected = [t.sid for t in store.trunks[(ACCOUNT, TRUNK)].values()] if total else []
     sids, _ = await follow(api, f"/v1/Trunks/{TRUNK}/PhoneNumbers?PageSize=50", "phone_numbers", meta=True)

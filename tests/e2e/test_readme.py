@@ -1,0 +1,40 @@
+"""The README's curl walk-through, run as written against `serve --sandbox` (ports swapped for free ones)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.test_e2e import free_port, start_cli
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through is written for curl")
+def test_the_readme_walk_through_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```sh\nAUTH=", 1)[1].split("```", 1)[0]
+    sandbox_port = free_port()
+    process, port = start_cli("--sandbox", "--sandbox-port", str(sandbox_port))
+    try:
+        script = ("set -e\nAUTH=" + block).replace(":8080", f":{port}").replace(":8081", f":{sandbox_port}")
+        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert out.count("<ValidationRequest>") == 2
+    assert "<PhoneNumber>4155551212</PhoneNumber>" in out
+    assert 'numpages="2" pagesize="1"' in out
+    assert "<FriendlyName>My Second Line</FriendlyName>" in out
+    assert "<FriendlyName>Home again</FriendlyName>" in out
+    assert out.count("HTTP/1.1 204") == 2
+    assert "HTTP/1.1 405" in out
+    assert '{"TwilioResponse":' in out
+    assert "Sid,AccountSid,FriendlyName,PhoneNumber,DateCreated,DateUpdated" in out
+    assert '<body class="twilio-response">' in out
+    assert "<TrunkPhoneNumbers " in out and "<TrunkPhoneNumber>" in out
+    assert "<Code>21401</Code>" in out and "<Status>404</Status>" in out and "<Code>20003</Code>" in out

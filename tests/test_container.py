@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from tests.conftest import ROOT

@@ -14,19 +14,18 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import httpx
 import phonenumbers
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .store import CallerId, IncomingNumber, Ordered, Store, TrunkNumber, new_sid
+from . import views
+from .calls import Callbacks, Verification
+from .store import CallerId, Ordered, Store, new_sid
 
 log = logging.getLogger("gateway.sandbox")
 
@@ -74,14 +73,6 @@ def not_found(request: Request) -> ApiError:
     return ApiError(404, 20404, f"The requested resource {request.url.path} was not found")
 
 
-def rfc2822(stamp: datetime) -> str:
-    return format_datetime(stamp)
-
-
-def iso(stamp: datetime) -> str:
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _check_sid(value: str, prefix: str, request: Request) -> None:
     tail = value[2:]
     if (
@@ -110,8 +101,7 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.store = Store(dict(config.accounts))
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.callbacks: list[tuple[str, str, dict[str, str]]] = []
+        self.callbacks = Callbacks()
         for account in config.accounts:
             self.store.provision_incoming(account, config.incoming_numbers)
             self.store.seed_caller_ids(account, config.seed_caller_ids)
@@ -130,70 +120,6 @@ class Sandbox:
         if account is not None and account != user:
             raise not_found(request)
         return user
-
-    # Representations -------------------------------------------------------------------------
-    @staticmethod
-    def caller_id(item: CallerId) -> dict[str, Any]:
-        return {
-            "sid": item.sid,
-            "account_sid": item.account_sid,
-            "friendly_name": item.friendly_name,
-            "phone_number": item.phone_number,
-            "date_created": rfc2822(item.date_created),
-            "date_updated": rfc2822(item.date_updated),
-            "uri": f"/2010-04-01/Accounts/{item.account_sid}/OutgoingCallerIds/{item.sid}.json",
-        }
-
-    @staticmethod
-    def incoming(item: IncomingNumber) -> dict[str, Any]:
-        return {
-            "sid": item.sid,
-            "account_sid": item.account_sid,
-            "friendly_name": item.friendly_name,
-            "phone_number": item.phone_number,
-            "api_version": "2010-04-01",
-            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
-            "date_created": rfc2822(item.date_created),
-            "date_updated": rfc2822(item.date_updated),
-            "uri": f"/2010-04-01/Accounts/{item.account_sid}/IncomingPhoneNumbers/{item.sid}.json",
-        }
-
-    @staticmethod
-    def trunk_number(item: TrunkNumber, base: str) -> dict[str, Any]:
-        number = item.number
-        account = number.account_sid
-        hooks = f"https://webhooks.twilio.com/v1/Accounts/{account}/Proxy/KS{'0' * 32}/Webhooks"
-        return {
-            "sid": item.sid,
-            "date_created": iso(item.date_created),
-            "date_updated": iso(item.date_updated),
-            "friendly_name": number.friendly_name,
-            "account_sid": account,
-            "phone_number": number.phone_number,
-            "api_version": "2010-04-01",
-            "voice_caller_id_lookup": None,
-            "voice_url": f"{hooks}/Call",
-            "voice_method": "POST",
-            "voice_fallback_url": None,
-            "voice_fallback_method": "POST",  # seed 004 shows null; OAS 3.0 nullable+enum forbids it
-            "status_callback": "",
-            "status_callback_method": "POST",
-            "voice_application_sid": None,  # seed 004 shows "", which the spec forbids
-            "trunk_sid": item.trunk_sid,
-            "sms_url": f"{hooks}/Message",
-            "sms_method": "POST",
-            "sms_fallback_url": "",
-            "sms_fallback_method": "POST",
-            "sms_application_sid": None,
-            "address_requirements": "none",
-            "beta": False,
-            "url": f"{base}/v1/Trunks/{item.trunk_sid}/PhoneNumbers/{item.sid}",
-            "capabilities": {"voice": True, "sms": True, "mms": True},
-            "links": {
-                "phone_number": f"https://api.twilio.com/2010-04-01/Accounts/{account}"
-                f"/IncomingPhoneNumbers/{item.sid}.json"
-            },
-        }
 
     # Paging ------------------------------------------------------------------------------------
     def _list(
@@ -259,7 +185,7 @@ class Sandbox:
                 for name, value in wanted.items()
             )
 
-        items, links = self._list(request, self.store.caller_ids.get(account), self.caller_id, keep, filters)
+        items, links = self._list(request, self.store.caller_ids.get(account), views.caller_id, keep, filters)
         return self._flat("outgoing_caller_ids", items, links)
 
     async def create_validation(self, request: Request) -> Response:
@@ -288,7 +214,17 @@ class Sandbox:
         friendly = friendly or pretty(e164)
         call_sid = new_sid("CA")
         code = f"{random.SystemRandom().randrange(10**6):06d}"
-        verify = _Verification(self, account, e164, friendly, call_sid, callback, method)
+        verify = Verification(
+            self.store,
+            self.callbacks,
+            self.config.verification == "success",
+            account,
+            e164,
+            friendly,
+            call_sid,
+            callback,
+            method,
+        )
         delay = int(raw_delay)
         if delay == 0:
             verify.complete()
@@ -323,12 +259,12 @@ class Sandbox:
                 if len(str(name)) > 64:
                     raise ApiError(400, 21409, "FriendlyName must be 64 characters or fewer")
                 self.store.rename_caller_id(item, str(name))
-        return JSONResponse(self.caller_id(item))
+        return JSONResponse(views.caller_id(item))
 
     async def list_incoming(self, request: Request) -> Response:
         account = self.authenticate(request, request.path_params["account"])
         items, links = self._list(
-            request, self.store.incoming.get(account), self.incoming, lambda _: True, []
+            request, self.store.incoming.get(account), views.incoming, lambda _: True, []
         )
         return self._flat("incoming_phone_numbers", items, links)
 
@@ -352,11 +288,11 @@ class Sandbox:
             attached = self.store.attach(account, trunk, number)
             if attached is None:
                 raise ApiError(409, 21223, "The phone number is already associated with this trunk")
-            return JSONResponse(self.trunk_number(attached, base), status_code=201)
+            return JSONResponse(views.trunk_number(attached, base), status_code=201)
         items, links = self._list(
             request,
             self.store.trunks.get((account, trunk)),
-            lambda item: self.trunk_number(item, base),
+            lambda item: views.trunk_number(item, base),
             lambda _: True,
             [],
         )
@@ -382,55 +318,7 @@ class Sandbox:
         if request.method == "DELETE":
             self.store.detach(account, item)
             return Response(status_code=204)
-        return JSONResponse(self.trunk_number(item, self._base(request)))
-
-    # Callbacks ---------------------------------------------------------------------------------
-    def spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def post_callback(self, url: str, method: str, params: dict[str, str]) -> None:
-        self.callbacks.append((url, method, params))
-        try:
-            async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT, trust_env=False) as client:
-                if method == "GET":
-                    await client.get(url, params=params)
-                else:
-                    await client.post(url, data=params)
-        except httpx.HTTPError as exc:
-            log.warning("status callback failed: %s", type(exc).__name__)
-
-
-@dataclass
-class _Verification:
-    sandbox: Sandbox
-    account: str
-    phone_number: str
-    friendly_name: str
-    call_sid: str
-    callback: str
-    method: str
-
-    def complete(self) -> None:
-        store = self.sandbox.store
-        succeeded = self.sandbox.config.verification == "success"
-        created = None
-        if succeeded and store.caller_id_by_number(self.account, self.phone_number) is None:
-            created = store.add_caller_id(self.account, self.phone_number, self.friendly_name)
-        if self.callback:
-            params = {
-                "AccountSid": self.account,
-                "CallSid": self.call_sid,
-                "To": self.phone_number,
-                "Called": self.phone_number,
-                "CallStatus": "completed",
-                "ApiVersion": "2010-04-01",
-                "VerificationStatus": "success" if succeeded else "failed",
-            }
-            if created is not None:
-                params["OutgoingCallerIdSid"] = created.sid
-            self.sandbox.spawn(self.sandbox.post_callback(self.callback, self.method, params))
+        return JSONResponse(views.trunk_number(item, self._base(request)))
 
 
 def _e164(raw: str) -> str:

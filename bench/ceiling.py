@@ -1,6 +1,6 @@
 """The bare-stack ceiling: a minimal Starlette endpoint on uvicorn returning a constant legacy body.
 
-    python bench/ceiling.py PORT
+python bench/ceiling.py PORT
 """
 
 from __future__ import annotations

@@ -113,29 +113,55 @@ _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(url: str, concurrency: int, seconds: int, method: str) -> tuple[float, float, float]:
-    command = ["wrk", "-t", "1", "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "-H", f"Authorization: {AUTH}"]
+    command = [
+        "wrk",
+        "-t",
+        "1",
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "-H",
+        f"Authorization: {AUTH}",
+    ]
     if method == "POST":
         command += ["-s", str(HERE / "post.lua")]
-    result = subprocess.run(command + [url], capture_output=True, text=True, env={**os.environ, "BENCH_AUTH": AUTH}, check=True)
+    result = subprocess.run(
+        [*command, url], capture_output=True, text=True, env={**os.environ, "BENCH_AUTH": AUTH}, check=True
+    )
     if "Non-2xx" in result.stdout:
         raise RuntimeError(f"wrk saw errors for {url}:\n{result.stdout}")
     latency = {pct: float(value) * _UNIT[unit] for pct, value, unit in _LATENCY.findall(result.stdout)}
     return float(_RPS.findall(result.stdout)[0]), latency["50"], latency["99"]
 
 
-def measure(scenario: str, target: str, url: str, concurrency: int, method: str, seconds: int, rounds: int) -> Row:
+def measure(
+    scenario: str, target: str, url: str, concurrency: int, method: str, seconds: int, rounds: int
+) -> Row:
     wrk(url, concurrency, 2, method)  # warm-up
     runs = [wrk(url, concurrency, seconds, method) for _ in range(rounds)]
     rps = [r[0] for r in runs]
     return Row(
-        scenario, target, concurrency,
-        statistics.median(rps), statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs), rps,
+        scenario,
+        target,
+        concurrency,
+        statistics.median(rps),
+        statistics.median(r[1] for r in runs),
+        statistics.median(r[2] for r in runs),
+        rps,
     )
 
 
 @contextlib.contextmanager
 def process(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(command, env={**os.environ, **(env or {})}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         yield proc
     finally:
@@ -160,8 +186,11 @@ def gateway_command(port: int, upstream_port: int, workers: int) -> tuple[list[s
 def profile(pid: int, url: str, method: str, out: Path) -> None:
     if shutil.which("py-spy") is None:
         return
-    spy = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", "6", "-r", "200", "-o", str(out), "--nonblocking"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spy = subprocess.Popen(
+        ["py-spy", "record", "-p", str(pid), "-d", "6", "-r", "200", "-o", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     wrk(url, 16, 5, method)
     spy.wait(30)
@@ -171,14 +200,31 @@ def walk(root: Path, results: Path) -> dict[str, float]:
     sandbox_port, gateway_port = free_port(), free_port()
     account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     token = "0123456789abcdef0123456789abcdef"
-    with process([sys.executable, "-m", "gateway", "sandbox", "--port", str(sandbox_port), "--seed-caller-ids", "10000"]):
+    with process(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "sandbox",
+            "--port",
+            str(sandbox_port),
+            "--seed-caller-ids",
+            "10000",
+        ]
+    ):
         wait_http(f"http://127.0.0.1:{sandbox_port}/")
-        env = {"GATEWAY_PORT": str(gateway_port), "GATEWAY_UPSTREAM": f"http://127.0.0.1:{sandbox_port}", "GATEWAY_ACCESS_LOG": "false"}
+        env = {
+            "GATEWAY_PORT": str(gateway_port),
+            "GATEWAY_UPSTREAM": f"http://127.0.0.1:{sandbox_port}",
+            "GATEWAY_ACCESS_LOG": "false",
+        }
         with process([sys.executable, "-m", "gateway", "serve"], env) as gateway:
             wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
             started = time.perf_counter()
             pages = items = 0
-            with httpx.Client(base_url=f"http://127.0.0.1:{gateway_port}", auth=(account, token), timeout=60) as client:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{gateway_port}", auth=(account, token), timeout=60
+            ) as client:
                 uri = f"/2008-08-01/Accounts/{account}/OutgoingCallerIds?num=50"
                 while uri:
                     listing = re.search(rb"<OutgoingCallerIds [^>]*>", client.get(uri).content)
@@ -189,18 +235,41 @@ def walk(root: Path, results: Path) -> dict[str, float]:
                     uri = attrs["nextpageuri"].replace("&amp;", "&")
                 elapsed = time.perf_counter() - started
                 metrics = client.get("/metrics").text
-            calls = sum(float(v) for v in re.findall(r'gateway_upstream_requests_total\{endpoint="outgoing_caller_ids.list"[^}]*\} ([\d.e+]+)', metrics))
+            calls = sum(
+                float(v)
+                for v in re.findall(
+                    r'gateway_upstream_requests_total\{endpoint="outgoing_caller_ids.list"[^}]*\} ([\d.e+]+)',
+                    metrics,
+                )
+            )
             status = Path(f"/proc/{gateway.pid}/status").read_text()
             peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
-    return {"items": items, "pages": pages, "upstream_calls": calls, "budget": 2 * 10 + 2, "seconds": round(elapsed, 3), "peak_rss_mb": round(peak_kb / 1024, 1)}
+    return {
+        "items": items,
+        "pages": pages,
+        "upstream_calls": calls,
+        "budget": 2 * 10 + 2,
+        "seconds": round(elapsed, 3),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+    }
 
 
 def table(rows: list[Row]) -> str:
     proxy = {(r.scenario, r.concurrency): r.rps for r in rows if r.target == "nginx proxy"}
-    lines = ["| scenario | c | target | req/s | p50 ms | p99 ms | ÷ nginx proxy |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scenario | c | target | req/s | p50 ms | p99 ms | ÷ nginx proxy |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        ratio = r.rps / proxy[(r.scenario, r.concurrency)] if (r.scenario, r.concurrency) in proxy else float("nan")
-        lines.append(f"| {r.scenario} | {r.concurrency} | {r.target} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio:.3f} |")
+        ratio = (
+            r.rps / proxy[(r.scenario, r.concurrency)]
+            if (r.scenario, r.concurrency) in proxy
+            else float("nan")
+        )
+        lines.append(
+            f"| {r.scenario} | {r.concurrency} | {r.target} | {r.rps:,.0f} "
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -229,8 +298,11 @@ def main() -> int:
             wait_http(f"http://127.0.0.1:{ports['proxy']}/")
             one, env1 = gateway_command(ports["gateway"], ports["upstream"], 1)
             two, env2 = gateway_command(ports["gateway2"], ports["upstream"], 2)
-            with process([sys.executable, str(HERE / "ceiling.py"), str(ports["ceiling"])]), \
-                    process(one, env1) as gateway, process(two, env2):
+            with (
+                process([sys.executable, str(HERE / "ceiling.py"), str(ports["ceiling"])]),
+                process(one, env1) as gateway,
+                process(two, env2),
+            ):
                 for port in ("ceiling", "gateway", "gateway2"):
                     wait_http(f"http://127.0.0.1:{ports[port]}/")
                 for name in args.scenarios.split(","):
@@ -244,8 +316,15 @@ def main() -> int:
                     }
                     for concurrency in (1, 16):
                         for target, url in targets.items():
-                            rows.append(measure(name, target, url, concurrency, method, args.duration, args.rounds))
-                            print(table([r for r in rows if r.scenario == name and r.concurrency == concurrency]).splitlines()[-1], flush=True)
+                            rows.append(
+                                measure(name, target, url, concurrency, method, args.duration, args.rounds)
+                            )
+                            print(
+                                table(
+                                    [r for r in rows if r.scenario == name and r.concurrency == concurrency]
+                                ).splitlines()[-1],
+                                flush=True,
+                            )
                     if not args.no_profile:
                         profile(gateway.pid, targets["gateway 1w"], method, out / f"profile-{name}.svg")
         finally:
@@ -255,7 +334,11 @@ def main() -> int:
     walked = {} if args.skip_walk else walk(Path(tempfile.gettempdir()), out)
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
         "rows": [asdict(r) for r in rows],
         "walk_10000": walked,

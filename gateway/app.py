@@ -239,22 +239,14 @@ class GatewayApp:
         gateway = self.gateway
         if gateway is None:
             return False, {}
+        timeout = self.settings.readiness_timeout
         results = await asyncio.gather(
-            *(self._probe(gateway.upstream, base) for base in gateway.upstream.bases.values())
+            *(gateway.upstream.probe(host, timeout) for host in gateway.upstream.bases)
         )
         hosts = dict(zip(gateway.upstream.bases, results, strict=True))
         ready = all(result == "reachable" for result in results)
         self._ready = (now, ready, hosts)
         return ready, hosts
-
-    async def _probe(self, upstream: Upstream, base: str) -> str:
-        try:
-            await upstream.client.get(base + "/", timeout=self.settings.readiness_timeout)
-        except httpx.TimeoutException:
-            return "timeout"
-        except httpx.HTTPError:
-            return "unreachable"
-        return "reachable"
 
 
 def create_app(

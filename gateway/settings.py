@@ -179,6 +179,12 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("sandbox", _bool, "false", "Run the embedded sandbox upstream and point both hosts at it."),
     Spec("sandbox_port", _port, "0", "Loopback port of the embedded sandbox (0: any free port, printed)."),
+    Spec(
+        "upstream_client",
+        _choice("fast", "httpx"),
+        "fast",
+        "Upstream HTTP client: the lean built-in one, or httpx (see docs/performance.md).",
+    ),
     Spec("connect_timeout", _seconds, "5", "Upstream connect timeout, seconds."),
     Spec("read_timeout", _seconds, "30", "Upstream read timeout, seconds."),
     Spec("total_timeout", _seconds, "60", "Upstream deadline for one legacy request, seconds."),
@@ -236,6 +242,7 @@ class Settings:
     legacy_upstream: str | None = None
     sandbox: bool = False
     sandbox_port: int = 0
+    upstream_client: str = "fast"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     total_timeout: float = 60.0

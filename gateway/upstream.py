@@ -15,10 +15,9 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
@@ -32,23 +31,14 @@ from .errors import (
     UpstreamRestError,
 )
 from .settings import Settings
+from .transport import Client, HttpxSender, RawResponse, RawSender, Timeout, Unreachable
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "DELETE", "HEAD"})
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: bytes
-    headers: httpx.Headers
-
-
-@dataclass(frozen=True, slots=True)
-class Body:
-    params: Sequence[tuple[str, str]] | None
-    form: Mapping[str, str] | None
-    content: bytes | None
+Reply = RawResponse
+"""status, headers (lower-case names), body."""
 
 
 class Breaker:
@@ -93,7 +83,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def retry_after(headers: httpx.Headers) -> float | None:
+def retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after")
     if value is None:
         return None
@@ -125,24 +115,48 @@ class Upstream:
         }
         self._sleep = sleep
         self._rand = rand
-        self.client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.connect_timeout,
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.pool_max_connections,
-                max_keepalive_connections=settings.pool_max_keepalive,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self.sender: RawSender | HttpxSender
+        if transport is not None or settings.upstream_client == "httpx":
+            self.sender = HttpxSender(
+                httpx.AsyncClient(
+                    transport=transport,
+                    timeout=httpx.Timeout(
+                        connect=settings.connect_timeout,
+                        read=settings.read_timeout,
+                        write=settings.read_timeout,
+                        pool=settings.connect_timeout,
+                    ),
+                    limits=httpx.Limits(
+                        max_connections=settings.pool_max_connections,
+                        max_keepalive_connections=settings.pool_max_keepalive,
+                    ),
+                    follow_redirects=False,
+                    trust_env=False,
+                )
+            )
+        else:
+            self.sender = RawSender(
+                Client(
+                    connect_timeout=settings.connect_timeout,
+                    read_timeout=settings.read_timeout,
+                    limit=settings.pool_max_connections,
+                    keepalive=settings.pool_max_keepalive,
+                )
+            )
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.sender.aclose()
+
+    async def probe(self, host: str, timeout: float) -> str:
+        """Readiness: does the host answer HTTP at all (any status)? No credentials are sent."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.sender.send("GET", self.bases[host] + "/", {}, None, idempotent=True)
+        except (TimeoutError, Timeout):
+            return "timeout"
+        except Unreachable:
+            return "unreachable"
+        return "reachable"
 
     def resolve(self, host: str, target: str) -> str:
         base = self.bases[host]
@@ -176,11 +190,15 @@ class Upstream:
             sent = dict(headers)
         if authorization:
             sent["Authorization"] = authorization
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        if form is not None:
+            content = urlencode(form).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
         breaker = self.breakers[host]
-        body = Body(params, form, content)
         try:
             async with asyncio.timeout(self.settings.total_timeout):
-                return await self._attempts(breaker, method, url, endpoint, sent, body)
+                return await self._attempts(breaker, method, url, endpoint, sent, content)
         except TimeoutError:
             raise GatewayTimeout() from None
 
@@ -191,46 +209,32 @@ class Upstream:
         url: str,
         endpoint: str,
         headers: dict[str, str],
-        body: Body,
+        body: bytes | None,
     ) -> Reply:
-        attempts = 1 + (self.settings.retries if method in IDEMPOTENT else 0)
+        idempotent = method in IDEMPOTENT
+        attempts = 1 + (self.settings.retries if idempotent else 0)
         for attempt in range(attempts):
             breaker.before()
             last = attempt == attempts - 1
             started = time.perf_counter()
             try:
-                response = await self.client.request(
-                    method,
-                    url,
-                    params=list(body.params) if body.params else None,
-                    data=body.form,
-                    content=body.content,
-                    headers=headers,
-                )
-            except httpx.TimeoutException as exc:
-                self._observe(endpoint, method, "timeout", started)
+                reply = await self.sender.send(method, url, headers, body, idempotent=idempotent)
+            except (Timeout, Unreachable) as exc:
+                self._observe(endpoint, method, "timeout" if isinstance(exc, Timeout) else "error", started)
                 breaker.failure()
-                if isinstance(exc, httpx.ConnectTimeout) and not last:
+                if exc.connecting and not last:
                     await self._sleep(self._delay(attempt, None))
                     continue
-                raise GatewayTimeout() from None
-            except httpx.HTTPError:
-                self._observe(endpoint, method, "error", started)
-                breaker.failure()
-                if not last:
-                    await self._sleep(self._delay(attempt, None))
-                    continue
-                raise BadGateway() from None
-            self._observe(endpoint, method, str(response.status_code), started)
-            if response.status_code >= 500:
+                raise (GatewayTimeout() if isinstance(exc, Timeout) else BadGateway()) from None
+            self._observe(endpoint, method, str(reply.status), started)
+            if reply.status >= 500:
                 breaker.failure()
             else:
                 breaker.success()
-            if response.status_code in RETRY_STATUSES and not last:
-                wait = self._delay(attempt, retry_after(response.headers))
-                await self._sleep(wait)
+            if reply.status in RETRY_STATUSES and not last:
+                await self._sleep(self._delay(attempt, retry_after(reply.headers)))
                 continue
-            return Reply(response.status_code, response.content, response.headers)
+            return reply
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delay(self, attempt: int, hinted: float | None) -> float:

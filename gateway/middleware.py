@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -43,7 +42,7 @@ class ExchangeMiddleware:
             await self.app(scope, receive, send)
             return
         given = header(scope, b"x-request-id")
-        request_id = given if given and _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if given and _SAFE_ID.fullmatch(given) else obs.new_request_id()
         exchange = obs.Exchange(request_id)
         token = obs.CURRENT.set(exchange)
         status = 500
@@ -66,8 +65,9 @@ class ExchangeMiddleware:
     def _finish(self, scope: Scope, exchange: obs.Exchange, status: int) -> None:
         duration = time.perf_counter() - exchange.started
         method = scope["method"]
-        obs.REQUESTS.labels(exchange.route, method, str(status)).inc()
-        obs.REQUEST_SECONDS.labels(exchange.route, method).observe(duration)
+        counter, histogram = obs.request_children(exchange.route, method, str(status))
+        counter.inc()
+        histogram.observe(duration)
         if self.log and access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "access",

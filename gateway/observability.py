@@ -8,12 +8,16 @@ it reaches a log line.
 from __future__ import annotations
 
 import contextvars
+import functools
+import itertools
 import json
 import logging
+import os
 import re
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -79,9 +83,30 @@ class Exchange:
 CURRENT: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("gateway_exchange", default=None)
 
 
+_PROCESS_ID = os.urandom(8).hex()
+_SEQUENCE = itertools.count()
+
+
+def new_request_id() -> str:
+    """32 hex digits: a random per-process prefix and a counter (unique, and cheap on the hot path)."""
+    return f"{_PROCESS_ID}{next(_SEQUENCE) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _upstream_children(endpoint: str, method: str, status: str) -> tuple[Any, Any]:
+    return UPSTREAM_REQUESTS.labels(endpoint, method, status), UPSTREAM_SECONDS.labels(endpoint, method)
+
+
+@functools.lru_cache(maxsize=4096)
+def request_children(route: str, method: str, status: str) -> tuple[Any, Any]:
+    """The labelled children of the request metrics (labels are bounded: templates, methods, codes)."""
+    return REQUESTS.labels(route, method, status), REQUEST_SECONDS.labels(route, method)
+
+
 def upstream_call(endpoint: str, method: str, status: str, seconds: float) -> None:
-    UPSTREAM_REQUESTS.labels(endpoint, method, status).inc()
-    UPSTREAM_SECONDS.labels(endpoint, method).observe(seconds)
+    counter, histogram = _upstream_children(endpoint, method, status)
+    counter.inc()
+    histogram.observe(seconds)
     exchange = CURRENT.get()
     if exchange is not None:
         exchange.upstream_calls += 1

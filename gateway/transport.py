@@ -105,17 +105,23 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(self, data: bytes, timeout: float) -> RawResponse:
         assert self.transport is not None
-        self.waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[RawResponse] = loop.create_future()
+        self.waiter = waiter
+        timer = loop.call_later(timeout, self._expire)  # cheaper than asyncio.wait_for on the hot path
         reused, self.used = self.used, True
         self.transport.write(data)
         try:
-            return await asyncio.wait_for(self.waiter, timeout)
-        except TimeoutError:
-            self.close()
-            raise Timeout("the upstream did not answer in time", connecting=False) from None
+            return await waiter
         except Unreachable as exc:
             exc.reused = reused
             raise
+        finally:
+            timer.cancel()
+
+    def _expire(self) -> None:
+        self._fail(Timeout("the upstream did not answer in time", connecting=False))
+        self.close()
 
     def close(self) -> None:
         self.closed = True
@@ -203,7 +209,11 @@ class Client:
         body: bytes | None = None,
         *,
         retry_stale: bool = False,
+        timeout: float | None = None,
     ) -> RawResponse:
+        """``timeout`` bounds connecting and waiting for the answer (default: the client's)."""
+        read_timeout = self.read_timeout if timeout is None else timeout
+        connect_timeout = min(self.connect_timeout, read_timeout)
         parts = urlsplit(url)
         scheme = parts.scheme
         port = parts.port or (443 if scheme == "https" else 80)
@@ -219,9 +229,9 @@ class Client:
         loop = asyncio.get_running_loop()
         async with pool.slots:
             for attempt in (0, 1):
-                connection = pool.checkout(loop.time()) or await pool.connect(self.connect_timeout)
+                connection = pool.checkout(loop.time()) or await pool.connect(connect_timeout)
                 try:
-                    response = await connection.exchange(data, self.read_timeout)
+                    response = await connection.exchange(data, read_timeout)
                 except Unreachable as exc:
                     connection.close()
                     if exc.reused and attempt == 0 and retry_stale:
@@ -247,9 +257,16 @@ class RawSender:
         self.client = client
 
     async def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, *, idempotent: bool
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        *,
+        idempotent: bool,
+        timeout: float,
     ) -> RawResponse:
-        return await self.client.request(method, url, headers, body, retry_stale=idempotent)
+        return await self.client.request(method, url, headers, body, retry_stale=idempotent, timeout=timeout)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -263,10 +280,19 @@ class HttpxSender:
         self.client = client
 
     async def send(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, *, idempotent: bool
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        *,
+        idempotent: bool,
+        timeout: float,
     ) -> RawResponse:
+        connect = min(timeout, self.client.timeout.connect or timeout)
+        limits = httpx.Timeout(timeout, connect=connect, pool=connect)
         try:
-            response = await self.client.request(method, url, headers=headers, content=body)
+            response = await self.client.request(method, url, headers=headers, content=body, timeout=limits)
         except httpx.ConnectTimeout:
             raise Timeout("connecting to the upstream timed out", connecting=True) from None
         except httpx.TimeoutException:

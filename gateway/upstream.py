@@ -150,9 +150,8 @@ class Upstream:
     async def probe(self, host: str, timeout: float) -> str:
         """Readiness: does the host answer HTTP at all (any status)? No credentials are sent."""
         try:
-            async with asyncio.timeout(timeout):
-                await self.sender.send("GET", self.bases[host] + "/", {}, None, idempotent=True)
-        except (TimeoutError, Timeout):
+            await self.sender.send("GET", self.bases[host] + "/", {}, None, idempotent=True, timeout=timeout)
+        except Timeout:
             return "timeout"
         except Unreachable:
             return "unreachable"
@@ -195,12 +194,8 @@ class Upstream:
         if form is not None:
             content = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-        breaker = self.breakers[host]
-        try:
-            async with asyncio.timeout(self.settings.total_timeout):
-                return await self._attempts(breaker, method, url, endpoint, sent, content)
-        except TimeoutError:
-            raise GatewayTimeout() from None
+        deadline = time.monotonic() + self.settings.total_timeout
+        return await self._attempts(self.breakers[host], method, url, endpoint, sent, content, deadline)
 
     async def _attempts(
         self,
@@ -210,20 +205,31 @@ class Upstream:
         endpoint: str,
         headers: dict[str, str],
         body: bytes | None,
+        deadline: float,
     ) -> Reply:
+        """Attempts share one deadline (``GATEWAY_TOTAL_TIMEOUT``): each gets what is left of it, at
+        most the read timeout, and a retry whose wait would pass it is not made."""
         idempotent = method in IDEMPOTENT
         attempts = 1 + (self.settings.retries if idempotent else 0)
         for attempt in range(attempts):
             breaker.before()
-            last = attempt == attempts - 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GatewayTimeout()
             started = time.perf_counter()
             try:
-                reply = await self.sender.send(method, url, headers, body, idempotent=idempotent)
+                reply = await self.sender.send(
+                    method,
+                    url,
+                    headers,
+                    body,
+                    idempotent=idempotent,
+                    timeout=min(self.settings.read_timeout, remaining),
+                )
             except (Timeout, Unreachable) as exc:
                 self._observe(endpoint, method, "timeout" if isinstance(exc, Timeout) else "error", started)
                 breaker.failure()
-                if exc.connecting and not last:
-                    await self._sleep(self._delay(attempt, None))
+                if exc.connecting and await self._backoff(attempt, attempts, None, deadline):
                     continue
                 raise (GatewayTimeout() if isinstance(exc, Timeout) else BadGateway()) from None
             self._observe(endpoint, method, str(reply.status), started)
@@ -231,11 +237,22 @@ class Upstream:
                 breaker.failure()
             else:
                 breaker.success()
-            if reply.status in RETRY_STATUSES and not last:
-                await self._sleep(self._delay(attempt, retry_after(reply.headers)))
+            if reply.status in RETRY_STATUSES and await self._backoff(
+                attempt, attempts, retry_after(reply.headers), deadline
+            ):
                 continue
             return reply
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _backoff(self, attempt: int, attempts: int, hinted: float | None, deadline: float) -> bool:
+        """Wait before the next attempt; ``False`` when there is none to make."""
+        if attempt == attempts - 1:
+            return False
+        wait = self._delay(attempt, hinted)
+        if time.monotonic() + wait >= deadline:
+            return False
+        await self._sleep(wait)
+        return True
 
     def _delay(self, attempt: int, hinted: float | None) -> float:
         ceiling = min(self.settings.retry_max_backoff, math.ldexp(self.settings.retry_backoff, attempt))

@@ -26,7 +26,7 @@ async def constant(request: Request) -> Response:
     return Response(BODY, media_type="application/xml")
 
 
-app = Starlette(routes=[Route("/{path:path}", constant)])
+app = Starlette(routes=[Route("/{path:path}", constant, methods=["GET", "POST"])])
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)

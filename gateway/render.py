@@ -15,6 +15,7 @@ import html
 import io
 import re
 from collections.abc import Iterable
+from typing import cast
 
 import orjson
 
@@ -60,6 +61,14 @@ def _xml_record(out: list[str], record: Record) -> None:
 
 
 def xml_item(element: str, record: Record) -> str:
+    try:
+        texts = cast(list[str], [value for _, value in record if value])
+        plain = _TEXT_SPECIAL.search("".join(texts)) is None
+    except TypeError:  # a nested record: take the general path
+        plain = False
+    if plain:  # the common case, one regex search per item instead of one per value
+        body = "".join([f"<{name}>{value}</{name}>" if value else f"<{name}/>" for name, value in record])
+        return f"<{element}>{body}</{element}>"
     out: list[str] = [f"<{element}>"]
     _xml_record(out, record)
     out.append(f"</{element}>")

@@ -114,15 +114,14 @@ class Gateway:
     async def handle(self, request: LegacyRequest) -> Outcome:
         call = self.resolve(request)
         action = call.operation.action
-        if call.operation.writes:
+        if not call.operation.writes:
+            return await (self.listing(call) if action == "list" else self.fetch(call))
+        try:
+            return await (self.delete(call) if action == "delete" else self.write(call))
+        finally:
+            # After the write (even a failed one, which may have half happened): snapshots of the
+            # account are dropped, and walks that overlapped the write are not kept (paging.py).
             self.cache.invalidate(call.account)
-        if action == "list":
-            return await self.listing(call)
-        if action == "fetch":
-            return await self.fetch(call)
-        if action == "delete":
-            return await self.delete(call)
-        return await self.write(call)
 
     async def _call(self, call: Call, method: str, target: str, **kwargs: Any) -> Any:
         return await self.upstream.call(

@@ -14,6 +14,7 @@ It raises :class:`Unreachable` (connect failures, a connection lost before a com
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from urllib.parse import urlsplit
 
 import httptools
 import httpx
+
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+"""Nothing that could split the request line: an upstream's next-page link is untrusted input."""
 
 
 class Unreachable(Exception):
@@ -214,6 +218,8 @@ class Client:
         """``timeout`` bounds connecting and waiting for the answer (default: the client's)."""
         read_timeout = self.read_timeout if timeout is None else timeout
         connect_timeout = min(self.connect_timeout, read_timeout)
+        if _UNSAFE.search(url):
+            raise Unreachable("refusing a URL with spaces or control characters", connecting=False)
         parts = urlsplit(url)
         scheme = parts.scheme
         port = parts.port or (443 if scheme == "https" else 80)

@@ -191,3 +191,12 @@ async def test_the_pool_bounds_connections(serve: Any) -> None:
     assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 5
     server.close()
     await http.aclose()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/a b", "http://127.0.0.1:9/a\r\nX-Evil: 1", "http://127.0.0.1:9/\x00"]
+)
+async def test_urls_that_could_split_the_request_line_are_refused(url: str) -> None:
+    with pytest.raises(Unreachable) as caught:
+        await client().request("GET", url, {})
+    assert not caught.value.connecting  # not retried either

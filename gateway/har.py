@@ -20,11 +20,11 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from prometheus_client import Counter
 
 from . import __version__
@@ -199,27 +199,43 @@ class HarWriter:
             DROPPED.inc()
 
     def _run(self) -> None:
+        """Drain the queue in batches: one ``pwrite`` (entries + trailer) per batch."""
         while True:
-            item = self.queue.get()
-            if item is None:
-                self.queue.task_done()
-                return
+            batch = [self.queue.get()]
+            while len(batch) < 512:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                self._write(entry(*item))
+                self._write_many([orjson.dumps(entry(*item)) for item in batch if item is not None])
             except OSError:
-                log.exception("could not write a HAR entry")
+                log.exception("could not write HAR entries")
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
+            if None in batch:
+                return
 
-    def _write(self, item: Mapping[str, Any]) -> None:
-        data = json.dumps(item, ensure_ascii=False).encode("utf-8")
-        chunk = (b",\n" if self._count else b"\n") + data + TRAILER
-        if self._count and self._end + len(chunk) > self.max_bytes:
-            self._rotate()
-            chunk = b"\n" + data + TRAILER
-        os.pwrite(self._fd, chunk, self._end)
-        self._end += len(chunk) - len(TRAILER)
-        self._count += 1
+    def _write_many(self, entries: list[bytes]) -> None:
+        parts: list[bytes] = []
+        size = 0
+        for data in entries:
+            piece = (b",\n" if self._count else b"\n") + data
+            if self._count and self._end + size + len(piece) + len(TRAILER) > self.max_bytes:
+                self._flush(parts, size)
+                parts, size = [], 0
+                self._rotate()
+                piece = b"\n" + data
+            parts.append(piece)
+            size += len(piece)
+            self._count += 1
+        self._flush(parts, size)
+
+    def _flush(self, parts: list[bytes], size: int) -> None:
+        if parts:
+            os.pwrite(self._fd, b"".join(parts) + TRAILER, self._end)
+            self._end += size
 
     def _rotate(self) -> None:
         os.close(self._fd)

@@ -65,7 +65,7 @@ LIST_CACHE = Counter(
 )
 SHADOW_DIFFS = Counter(
     "gateway_shadow_diffs_total",
-    "Shadow comparisons against a legacy upstream, by route and result.",
+    "Shadow comparisons against a legacy upstream, by route and result (same, different, error, skipped).",
     ("route", "result"),
     registry=REGISTRY,
 )

@@ -226,6 +226,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("shadow_legacy_upstream", _opt_url, "", "Legacy provider that GETs are shadowed to."),
     Spec("shadow_sample", _fraction, "0.1", "Fraction of GETs shadowed."),
     Spec("shadow_timeout", _seconds, "10", "Timeout of one shadow call, seconds."),
+    Spec("shadow_max_in_flight", _positive_int, "16", "Shadow calls at once; more sampled GETs are skipped."),
     Spec("shadow_log", _text, "", "File the shadow differences are appended to (JSON lines)."),
 )
 
@@ -274,6 +275,7 @@ class Settings:
     shadow_legacy_upstream: str | None = None
     shadow_sample: float = 0.1
     shadow_timeout: float = 10.0
+    shadow_max_in_flight: int = 16
     shadow_log: str | None = None
 
     @classmethod

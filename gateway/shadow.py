@@ -1,10 +1,11 @@
 """Shadow reads: a sample of legacy GETs is also sent, unchanged, to a provider that still serves
 2008-08-01, and its answer is compared with the gateway's (see :mod:`gateway.diff`).
 
-The client always gets the gateway's answer: the shadow call starts after that answer is sent, runs in a
-background task with its own client and timeout, and never runs for writes. Results go to
-``gateway_shadow_diffs_total{route,result}`` (same, different, error) and differences to a JSON-lines diff
-log (``--shadow-log``, else the ``gateway.shadow`` logger).
+The client always gets the gateway's answer: the shadow call starts after that answer is sent, runs in
+a background task with its own client and timeout, and never runs for writes. At most
+``--shadow-max-in-flight`` shadow calls run at once; a sampled request beyond that is skipped, not
+queued. Results go to ``gateway_shadow_diffs_total{route,result}`` (same, different, error, skipped)
+and differences to a JSON-lines diff log (``--shadow-log``, else the ``gateway.shadow`` logger).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import httpx
 from . import diff
 from . import observability as obs
 from .settings import Settings
+from .transport import Client, HttpxSender, RawSender, Timeout, Unreachable
 
 log = logging.getLogger("gateway.shadow")
 
@@ -39,9 +41,20 @@ class Shadow:
         self.log_path = settings.shadow_log
         self.masks = diff.Masks()
         self.rand = rand
-        self.client = httpx.AsyncClient(
-            transport=transport, timeout=settings.shadow_timeout, trust_env=False, follow_redirects=False
-        )
+        self.timeout = settings.shadow_timeout
+        self.max_in_flight = settings.shadow_max_in_flight
+        self.sender: RawSender | HttpxSender
+        if transport is not None:
+            self.sender = HttpxSender(httpx.AsyncClient(transport=transport, trust_env=False))
+        else:
+            self.sender = RawSender(
+                Client(
+                    connect_timeout=self.timeout,
+                    read_timeout=self.timeout,
+                    limit=self.max_in_flight,
+                    keepalive=8,
+                )
+            )
         self.tasks: set[asyncio.Task[None]] = set()
 
     def maybe(
@@ -54,6 +67,9 @@ class Shadow:
         request_id: str,
     ) -> None:
         if method != "GET" or self.rand() >= self.sample:
+            return
+        if len(self.tasks) >= self.max_in_flight:  # shed, never queue: the primary path comes first
+            obs.SHADOW_DIFFS.labels(route, "skipped").inc()
             return
         task = asyncio.get_running_loop().create_task(
             self._run(target, authorization, answer, route, request_id)
@@ -71,12 +87,14 @@ class Shadow:
     ) -> None:
         headers = {"Authorization": authorization} if authorization else {}
         try:
-            response = await self.client.get(self.base + target, headers=headers)
-        except httpx.HTTPError as exc:
+            response = await self.sender.send(
+                "GET", self.base + target, headers, None, idempotent=True, timeout=self.timeout
+            )
+        except (Timeout, Unreachable) as exc:
             obs.SHADOW_DIFFS.labels(route, "error").inc()
             log.warning("shadow call failed: %s", type(exc).__name__)
             return
-        legacy = (response.status_code, response.headers.get("content-type", ""), response.content)
+        legacy = (response.status, response.headers.get("content-type", ""), response.body)
         differences = diff.compare(legacy, answer, self.masks)
         obs.SHADOW_DIFFS.labels(route, "different" if differences else "same").inc()
         if differences:
@@ -110,4 +128,4 @@ class Shadow:
 
     async def aclose(self) -> None:
         await self.drain()
-        await self.client.aclose()
+        await self.sender.aclose()

@@ -188,3 +188,30 @@ def test_sampling_follows_the_fraction() -> None:
 
     asyncio.run(scenario())
     assert started == ["/a", "/c"]
+
+
+async def test_shadow_calls_beyond_the_bound_are_skipped_not_queued(
+    settings: Any, upstream: CountingTransport, legacy: Doctor
+) -> None:
+    legacy.gate = asyncio.Event()
+    app = create_app(
+        settings.replace(
+            shadow_legacy_upstream="http://legacy.test", shadow_sample=1.0, shadow_max_in_flight=2
+        ),
+        upstream,
+        shadow_transport=httpx.ASGITransport(app=legacy),
+    )
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
+        before = shadow_counts((await client.get("/metrics")).text).get((ROUTE_LIST, "skipped"), 0)
+        for _ in range(5):
+            assert (await client.get(LIST)).status_code == 200
+        assert len(app.gateway_app.shadow.tasks) == 2
+        legacy.gate.set()
+        await app.gateway_app.shadow.drain()
+        after = shadow_counts((await client.get("/metrics")).text).get((ROUTE_LIST, "skipped"), 0)
+    assert after - before == 3

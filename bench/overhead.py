@@ -3,8 +3,8 @@
     python bench/overhead.py [--duration 5] [--rounds 3] [--out bench/results]
 
 Same zero-cost nginx upstream as bench/run.py. Runs the translated fetch through: the gateway as is; the
-gateway writing every exchange to a HAR file; the gateway shadowing every GET (sample 1.0) to a second
-gateway on the same upstream acting as the legacy provider. Reports requests/s, p50 and p99 for each at
+gateway writing every exchange to a HAR file; the gateway shadowing every GET (sample 1.0) to a zero-cost
+legacy provider (nginx answering with the plain gateway's own answer, so every comparison agrees). Reports requests/s, p50 and p99 for each at
 concurrency 1 and 16, and each variant's ratio to the plain gateway in the same run.
 """
 
@@ -12,16 +12,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import run  # noqa: E402
 import upstream as static  # noqa: E402
+
+LEGACY_BODY = """
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    default_type application/xml;
+    location / {{ try_files /legacy.xml =404; }}
+  }}
+"""
 
 
 def main() -> int:
@@ -41,6 +53,7 @@ def main() -> int:
         static.write_bodies(root)
         ports = {name: run.free_port() for name in ("upstream", "plain", "record", "shadow", "legacy")}
         nginx = static.start_upstream(root, ports["upstream"])
+        provider: subprocess.Popen[bytes] | None = None
         try:
             run.wait_http(f"http://127.0.0.1:{ports['upstream']}/")
             variants = {
@@ -51,15 +64,21 @@ def main() -> int:
                     "GATEWAY_SHADOW_SAMPLE": "1.0",
                     "GATEWAY_SHADOW_LOG": str(root / "shadow.jsonl"),
                 },
-                "legacy": {},
             }
             commands = []
             for name, extra in variants.items():
                 command, env = run.gateway_command(ports[name], ports["upstream"], 1)
                 commands.append(run.process(command, {**env, **extra}))
-            with commands[0], commands[1], commands[2], commands[3]:
+            with commands[0], commands[1], commands[2]:
                 for name in variants:
                     run.wait_http(f"http://127.0.0.1:{ports[name]}/healthz")
+                answer = httpx.get(
+                    f"http://127.0.0.1:{ports['plain']}{legacy}", headers={"Authorization": run.AUTH}
+                )
+                (root / "legacy.xml").write_bytes(answer.content)
+                body = LEGACY_BODY.format(port=ports["legacy"], root=root)
+                provider = static.start_nginx(root, "legacy", body)
+                run.wait_http(f"http://127.0.0.1:{ports['legacy']}/")
                 for concurrency in (1, 16):
                     for name in ("plain", "record", "shadow"):
                         url = f"http://127.0.0.1:{ports[name]}{legacy}"
@@ -71,8 +90,10 @@ def main() -> int:
                 har = json.loads((root / "traffic.har").read_text())
                 recorded = len(har["log"]["entries"])
         finally:
-            nginx.terminate()
-            nginx.wait(10)
+            for server in (provider, nginx):
+                if server is not None:
+                    server.terminate()
+                    server.wait(10)
     plain = {r.concurrency: r for r in rows if r.target == "plain"}
     lines = ["| variant | c | req/s | p50 ms | p99 ms | req/s ÷ plain |", "|---|---|---|---|---|---|"]
     for r in rows:

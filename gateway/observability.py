@@ -126,9 +126,14 @@ _TOKEN_PARAM = re.compile(r"(?i)(authtoken|auth_token|password|token)=([^&\s\"']
 
 def redact(text: str) -> str:
     """Remove URL userinfo, Authorization values and token parameters from a string."""
-    text = _USERINFO.sub("****@", text)
-    text = _AUTH_HEADER.sub(lambda m: m.group(1) + "****", text)
-    return _TOKEN_PARAM.sub(lambda m: m.group(1) + "=****", text)
+    if "@" in text:
+        text = _USERINFO.sub("****@", text)
+    lowered = text.lower()
+    if "authorization" in lowered:
+        text = _AUTH_HEADER.sub(lambda m: m.group(1) + "****", text)
+    if "token" in lowered or "password" in lowered:
+        text = _TOKEN_PARAM.sub(lambda m: m.group(1) + "=****", text)
+    return text
 
 
 class JsonFormatter(logging.Formatter):

@@ -2,10 +2,11 @@
 
     python bench/overhead.py [--duration 5] [--rounds 3] [--out bench/results]
 
-Same zero-cost nginx upstream as bench/run.py. Runs the translated fetch through: the gateway as is; the
-gateway writing every exchange to a HAR file; the gateway shadowing every GET (sample 1.0) to a zero-cost
-legacy provider (nginx answering with the plain gateway's own answer, so every comparison agrees). Reports requests/s, p50 and p99 for each at
-concurrency 1 and 16, and each variant's ratio to the plain gateway in the same run.
+Same zero-cost nginx upstream as bench/run.py. Runs the translated fetch through: the gateway as
+is; the gateway writing every exchange to a HAR file; the gateway shadowing every GET (sample 1.0) to
+a zero-cost legacy provider (nginx answering with the plain gateway's own answer, so every comparison
+agrees). Reports requests/s, p50 and p99 for each at concurrency 1 and 16, and each variant's ratio to
+the plain gateway in the same run.
 """
 
 from __future__ import annotations

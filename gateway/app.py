@@ -121,7 +121,7 @@ class GatewayApp:
                 await self.shadow.aclose()
                 self.shadow = None
             if self.recorder is not None:
-                await asyncio.to_thread(self.recorder.flush)
+                self.recorder.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -1,14 +1,13 @@
 """Recording legacy exchanges as HAR 1.2 (``serve --record FILE.har``).
 
 Redaction happens before anything is written: ``Authorization`` and ``Cookie`` values, URL userinfo and
-``AuthToken``/``Password``/``Token`` parameter values (query and form body) become ``****``.
+``AuthToken``/``Password``/``Token`` values (query, form body, response text) become ``****``.
 
 The file is valid HAR after every entry: it always ends with the closing ``]}}``, and each new entry is
 written together with that trailer in one ``os.pwrite`` at the trailer's offset, so a crash loses at most
-the entry in flight. Requests never wait on the disk: the middleware hands a finished exchange to a
-bounded queue drained by one writer thread; if the queue is full the entry is dropped and counted
-(``gateway_record_dropped_total``). When the next entry would take the file over the size limit, the
-file is rotated to ``FILE.1`` (replacing an older one) and a new file is started.
+the entry in flight. The entry is written once the response has gone to the client. When the next entry
+would take the file over the size limit, the file is rotated to ``FILE.1`` (replacing an older one) and a
+new file is started.
 """
 
 from __future__ import annotations
@@ -16,9 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import re
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +30,7 @@ from .observability import REGISTRY, redact
 
 log = logging.getLogger("gateway.har")
 DROPPED = Counter(
-    "gateway_record_dropped_total", "HAR entries dropped because the writer fell behind.", registry=REGISTRY
+    "gateway_record_dropped_total", "HAR entries not written because recording stopped.", registry=REGISTRY
 )
 REDACTED = "****"
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
@@ -121,7 +118,7 @@ def entry(
 
 _SCOPE_KEYS = ("method", "path", "query_string", "headers", "scheme", "http_version")
 Exchange = tuple[Scope, bytes, int, list[tuple[bytes, bytes]], bytes, float, float]
-"""What the request path hands over; the writer thread turns it into an entry."""
+"""What the middleware hands over once the response is sent; the writer turns it into an entry."""
 
 _REASONS = {
     200: "OK",
@@ -149,18 +146,23 @@ def header_bytes() -> bytes:
 
 
 class HarWriter:
-    """Appends entries to a HAR file from one background thread."""
+    """Appends entries to a HAR file, one ``pwrite`` (entry + trailer) per exchange.
 
-    def __init__(self, path: str, max_bytes: int, queue_size: int = 10_000) -> None:
+    The write happens in the event loop right after the response has been sent, so the exchange it
+    records never waits for it; a write goes to the page cache and costs tens of microseconds
+    (docs/performance.md). A write that takes longer than ``stall_limit`` means the disk is stalling
+    the whole gateway: recording stops (logged, and counted in ``gateway_record_dropped_total``).
+    """
+
+    def __init__(self, path: str, max_bytes: int, stall_limit: float = 0.1) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        self.queue: queue.Queue[Exchange | None] = queue.Queue(queue_size)
+        self.stall_limit = stall_limit
+        self.stopped = False
         self._fd = -1
         self._end = 0
         self._count = 0
         self._open()
-        self._thread = threading.Thread(target=self._run, name="har-writer", daemon=True)
-        self._thread.start()
 
     def _open(self) -> None:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -193,49 +195,28 @@ class HarWriter:
             return None
 
     def submit(self, item: Exchange) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except queue.Full:
+        if self.stopped:
             DROPPED.inc()
+            return
+        started = time.perf_counter()
+        try:
+            self._write(orjson.dumps(entry(*item)))
+        except OSError:
+            log.exception("could not write a HAR entry; recording stops")
+            self.stopped = True
+            return
+        if time.perf_counter() - started > self.stall_limit:
+            log.error("a HAR write took over %.0f ms; recording stops", self.stall_limit * 1000)
+            self.stopped = True
 
-    def _run(self) -> None:
-        """Drain the queue in batches: one ``pwrite`` (entries + trailer) per batch."""
-        while True:
-            batch = [self.queue.get()]
-            while len(batch) < 512:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._write_many([orjson.dumps(entry(*item)) for item in batch if item is not None])
-            except OSError:
-                log.exception("could not write HAR entries")
-            finally:
-                for _ in batch:
-                    self.queue.task_done()
-            if None in batch:
-                return
-
-    def _write_many(self, entries: list[bytes]) -> None:
-        parts: list[bytes] = []
-        size = 0
-        for data in entries:
-            piece = (b",\n" if self._count else b"\n") + data
-            if self._count and self._end + size + len(piece) + len(TRAILER) > self.max_bytes:
-                self._flush(parts, size)
-                parts, size = [], 0
-                self._rotate()
-                piece = b"\n" + data
-            parts.append(piece)
-            size += len(piece)
-            self._count += 1
-        self._flush(parts, size)
-
-    def _flush(self, parts: list[bytes], size: int) -> None:
-        if parts:
-            os.pwrite(self._fd, b"".join(parts) + TRAILER, self._end)
-            self._end += size
+    def _write(self, data: bytes) -> None:
+        piece = (b",\n" if self._count else b"\n") + data
+        if self._count and self._end + len(piece) + len(TRAILER) > self.max_bytes:
+            self._rotate()
+            piece = b"\n" + data
+        os.pwrite(self._fd, piece + TRAILER, self._end)
+        self._end += len(piece)
+        self._count += 1
 
     def _rotate(self) -> None:
         os.close(self._fd)
@@ -244,13 +225,10 @@ class HarWriter:
         os.pwrite(self._fd, header_bytes() + TRAILER, 0)
         self._end, self._count = len(header_bytes()), 0
 
-    def flush(self) -> None:
-        self.queue.join()
-
     def close(self) -> None:
-        self.queue.put(None)
-        self._thread.join(10)
-        os.close(self._fd)
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class RecordMiddleware:

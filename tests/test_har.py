@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +84,10 @@ def test_file_is_valid_after_every_entry_and_survives_a_restart(tmp_path: Path) 
     assert valid_har(path)["log"]["entries"] == []
     for i in range(3):
         writer.submit(exchange(i))
-        writer.flush()
         assert len(valid_har(path)["log"]["entries"]) == i + 1
     # A new process appends to the same file.
     again = HarWriter(str(path), max_bytes=10_000_000)
     again.submit(exchange(9))
-    again.flush()
     entries = valid_har(path)["log"]["entries"]
     assert [e["request"]["queryString"][0]["value"] for e in entries] == ["0", "1", "2", "9"]
     writer.close()
@@ -99,7 +98,6 @@ def test_a_torn_file_is_moved_aside_not_lost(tmp_path: Path) -> None:
     path = tmp_path / "x.har"
     writer = HarWriter(str(path), max_bytes=10_000_000)
     writer.submit(exchange())
-    writer.flush()
     writer.close()
     with open(path, "r+b") as handle:  # what a power cut mid-write could leave
         handle.truncate(os.path.getsize(path) - len(TRAILER) + 2)
@@ -114,7 +112,6 @@ def test_rotation_bounds_the_file(tmp_path: Path) -> None:
     writer = HarWriter(str(path), max_bytes=3000)
     for i in range(20):
         writer.submit(exchange(i, body=b"FriendlyName=" + b"x" * 200))
-    writer.flush()
     writer.close()
     assert path.stat().st_size <= 3000
     rotated = tmp_path / "x.har.1"
@@ -124,16 +121,30 @@ def test_rotation_bounds_the_file(tmp_path: Path) -> None:
     valid_har(rotated)
 
 
-def test_a_full_queue_drops_instead_of_blocking(tmp_path: Path) -> None:
+def test_a_stalling_disk_stops_recording_instead_of_stalling_the_gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway import har
     from gateway.har import DROPPED
 
+    path = tmp_path / "x.har"
+    writer = HarWriter(str(path), max_bytes=10_000_000, stall_limit=0.05)
+    writer.submit(exchange(0))
+    real = os.pwrite
+
+    def slow(fd: int, data: bytes, offset: int) -> int:
+        time.sleep(0.06)
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(har.os, "pwrite", slow)
+    writer.submit(exchange(1))
+    assert writer.stopped
+    monkeypatch.setattr(har.os, "pwrite", real)
     before = DROPPED._value.get()
-    writer = HarWriter(str(tmp_path / "x.har"), max_bytes=10_000_000, queue_size=1)
-    for i in range(200):
-        writer.submit(exchange(i))
-    writer.flush()
+    writer.submit(exchange(2))
+    assert DROPPED._value.get() == before + 1
+    assert len(valid_har(path)["log"]["entries"]) == 2  # what was written is intact
     writer.close()
-    assert DROPPED._value.get() > before
 
 
 @pytest.mark.parametrize("header", [b"authorization", b"cookie", b"proxy-authorization"])

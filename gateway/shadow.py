@@ -23,7 +23,7 @@ import httpx
 from . import diff
 from . import observability as obs
 from .settings import Settings
-from .transport import Client, HttpxSender, RawSender, Timeout, Unreachable
+from .transport import Timeout, Unreachable, sender
 
 log = logging.getLogger("gateway.shadow")
 
@@ -43,18 +43,13 @@ class Shadow:
         self.rand = rand
         self.timeout = settings.shadow_timeout
         self.max_in_flight = settings.shadow_max_in_flight
-        self.sender: RawSender | HttpxSender
-        if transport is not None:
-            self.sender = HttpxSender(httpx.AsyncClient(transport=transport, trust_env=False))
-        else:
-            self.sender = RawSender(
-                Client(
-                    connect_timeout=self.timeout,
-                    read_timeout=self.timeout,
-                    limit=self.max_in_flight,
-                    keepalive=8,
-                )
-            )
+        self.sender = sender(
+            transport,
+            connect_timeout=self.timeout,
+            read_timeout=self.timeout,
+            limit=self.max_in_flight,
+            keepalive=8,
+        )
         self.tasks: set[asyncio.Task[None]] = set()
 
     def maybe(

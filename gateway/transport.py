@@ -313,3 +313,30 @@ class HttpxSender:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+Sender = RawSender | HttpxSender
+
+
+def sender(
+    transport: httpx.AsyncBaseTransport | None,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    limit: int,
+    keepalive: int,
+    use_httpx: bool = False,
+) -> Sender:
+    """The lean client, or httpx when a transport is injected (tests) or asked for."""
+    if transport is None and not use_httpx:
+        return RawSender(
+            Client(
+                connect_timeout=connect_timeout, read_timeout=read_timeout, limit=limit, keepalive=keepalive
+            )
+        )
+    timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
+    limits = httpx.Limits(max_connections=limit, max_keepalive_connections=keepalive)
+    client = httpx.AsyncClient(
+        transport=transport, timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
+    )
+    return HttpxSender(client)

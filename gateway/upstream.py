@@ -31,7 +31,7 @@ from .errors import (
     UpstreamRestError,
 )
 from .settings import Settings
-from .transport import Client, HttpxSender, RawResponse, RawSender, Timeout, Unreachable
+from .transport import RawResponse, Timeout, Unreachable, sender
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "DELETE", "HEAD"})
@@ -115,34 +115,14 @@ class Upstream:
         }
         self._sleep = sleep
         self._rand = rand
-        self.sender: RawSender | HttpxSender
-        if transport is not None or settings.upstream_client == "httpx":
-            self.sender = HttpxSender(
-                httpx.AsyncClient(
-                    transport=transport,
-                    timeout=httpx.Timeout(
-                        connect=settings.connect_timeout,
-                        read=settings.read_timeout,
-                        write=settings.read_timeout,
-                        pool=settings.connect_timeout,
-                    ),
-                    limits=httpx.Limits(
-                        max_connections=settings.pool_max_connections,
-                        max_keepalive_connections=settings.pool_max_keepalive,
-                    ),
-                    follow_redirects=False,
-                    trust_env=False,
-                )
-            )
-        else:
-            self.sender = RawSender(
-                Client(
-                    connect_timeout=settings.connect_timeout,
-                    read_timeout=settings.read_timeout,
-                    limit=settings.pool_max_connections,
-                    keepalive=settings.pool_max_keepalive,
-                )
-            )
+        self.sender = sender(
+            transport,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            limit=settings.pool_max_connections,
+            keepalive=settings.pool_max_keepalive,
+            use_httpx=settings.upstream_client == "httpx",
+        )
 
     async def aclose(self) -> None:
         await self.sender.aclose()

@@ -3,6 +3,7 @@ lifespan, a legacy client, and helpers to read legacy XML."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
@@ -65,6 +66,20 @@ def elements(node: ET.Element) -> list[tuple[str, str]]:
 
 def parse_xml(body: bytes) -> ET.Element:
     return ET.fromstring(body)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: Any, auth: tuple[str, str] | None = (ACCOUNT, TOKEN)
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run a gateway app's lifespan and hand out a legacy client talking to it in-process."""
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=auth
+        ) as client,
+    ):
+        yield client
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, parse_xml
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, parse_xml, serving
 
 LEGACY = "http://legacy.test"
 
@@ -33,12 +33,7 @@ async def passthrough(seen: list[httpx.Request]) -> AsyncIterator[httpx.AsyncCli
         upstream="http://api.test", trunking_upstream="http://trunk.test", legacy_upstream=LEGACY
     )
     app = create_app(settings, httpx.MockTransport(handler))
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         yield client
 
 
@@ -91,10 +86,7 @@ async def test_healthz_never_touches_the_upstream() -> None:
         raise AssertionError("the upstream was called")
 
     app = create_app(Settings(upstream="http://down.test"), httpx.MockTransport(handler))
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client,
-    ):
+    async with serving(app, auth=None) as client:
         response = await client.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
@@ -114,10 +106,7 @@ async def test_readyz_probes_every_upstream_and_caches(error: Any, expected: int
 
     settings = Settings(upstream="http://api.test", trunking_upstream="http://trunk.test", readiness_cache=60)
     app = create_app(settings, httpx.MockTransport(handler))
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as client,
-    ):
+    async with serving(app, auth=None) as client:
         first = await client.get("/readyz")
         second = await client.get("/readyz")
     assert first.status_code == second.status_code == expected

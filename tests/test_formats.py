@@ -17,7 +17,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import FIXTURES, upstream_fixture
+from tests.conftest import FIXTURES, serving, upstream_fixture
 
 DOC_ACCOUNT = "AC35542fc30a091bed0c1ed511e1d9935d"
 DOC_SID = "PNe536dfda7c6184afab78d980cb8cdf43"
@@ -57,12 +57,7 @@ def handler(request: httpx.Request) -> httpx.Response:
 async def docs_client() -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(upstream="https://api.twilio.com", trunking_upstream="https://trunking.twilio.com")
     app = create_app(settings, httpx.MockTransport(handler))
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(DOC_ACCOUNT, "token")
-        ) as client,
-    ):
+    async with serving(app, auth=(DOC_ACCOUNT, "token")) as client:
         yield client
 
 

@@ -8,13 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 import pytest
 
 from gateway.app import create_app
 from gateway.har import TRAILER, HarWriter, entry
-from tests.conftest import ACCOUNT, FIXTURES, PREFIX, TOKEN, CountingTransport
+from tests.conftest import ACCOUNT, FIXTURES, PREFIX, TOKEN, CountingTransport, serving
 
 SCHEMA = json.loads((FIXTURES / "har-1.2.schema.json").read_text())
 
@@ -40,12 +39,7 @@ def exchange(i: int = 0, body: bytes = b"") -> Any:
 async def record_session(tmp_path: Path, upstream: CountingTransport, settings: Any) -> Path:
     path = tmp_path / "session.har"
     app = create_app(settings.replace(record=str(path)), upstream)
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         await client.post(
             f"{PREFIX}/OutgoingCallerIds", data={"PhoneNumber": "4158675309", "AuthToken": TOKEN}
         )

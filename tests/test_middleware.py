@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.app import create_app
 from gateway.observability import JsonFormatter, redact
 from gateway.settings import Settings
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, UPSTREAM, CountingTransport, parse_xml
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, UPSTREAM, CountingTransport, parse_xml, serving
 
 SECRET = "0123456789abcdef0123456789abcdef"  # the sandbox token the client sends
 
@@ -156,12 +156,7 @@ async def limited(upstream: CountingTransport) -> AsyncIterator[httpx.AsyncClien
         max_header_bytes=2000,
     )
     app = create_app(settings, upstream)
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         yield client
 
 

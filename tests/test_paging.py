@@ -14,7 +14,7 @@ import pytest
 from gateway.app import create_app
 from gateway.errors import BadRequest
 from gateway.paging import ListCache, Window, page_uris, requested
-from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, PREFIX, TOKEN, CountingTransport, parse_xml
+from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, PREFIX, TOKEN, CountingTransport, parse_xml, serving
 
 LIST = f"{PREFIX}/OutgoingCallerIds"
 
@@ -379,12 +379,7 @@ async def test_failure_mid_walk_is_an_error_not_a_partial_page(
     store.seed_caller_ids(ACCOUNT, 2345)
     transport = failing_after(httpx.ASGITransport(app=sandbox_app), 1, response)
     app = create_app(settings.replace(retries=0), transport)
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         result = await client.get(LIST)
     assert result.status_code == status
     assert parse_xml(result.content)[0].tag == "RestException"
@@ -401,12 +396,7 @@ async def test_next_page_on_another_host_is_502_and_not_followed(settings: Any) 
         )
 
     app = create_app(settings, httpx.MockTransport(handler))
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         response = await client.get(LIST)
     assert response.status_code == 502
     assert len(seen) == 1 and "attacker" not in seen[0]

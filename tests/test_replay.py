@@ -13,7 +13,7 @@ import pytest
 from gateway.__main__ import main
 from gateway.app import create_app
 from gateway.replay import SidMap, is_write
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, serving
 
 LIST = f"{PREFIX}/OutgoingCallerIds"
 
@@ -22,12 +22,7 @@ LIST = f"{PREFIX}/OutgoingCallerIds"
 async def recorded(tmp_path: Path, upstream: CountingTransport, settings: Any) -> Path:
     path = tmp_path / "session.har"
     app = create_app(settings.replace(record=str(path)), upstream)
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         await client.post(LIST, data={"PhoneNumber": "(415) 867-5309", "FriendlyName": "Home"})
         await client.post(LIST, data={"PhoneNumber": "415-555-1212 x 5"})
         listing = await client.get(LIST)

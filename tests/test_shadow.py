@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
 from gateway.middleware import Message, Receive, Scope, Send
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, serving
 
 LIST = f"{PREFIX}/OutgoingCallerIds"
 ROUTE_LIST = "/2008-08-01/Accounts/{AccountSid}/OutgoingCallerIds"
@@ -73,12 +73,7 @@ async def shadowed(
         upstream,
         shadow_transport=httpx.ASGITransport(app=legacy),
     )
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         yield app, client, log
 
 
@@ -136,12 +131,7 @@ async def test_shadow_errors_are_counted_not_raised(settings: Any, upstream: Cou
         upstream,
         shadow_transport=httpx.MockTransport(down),
     )
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         before = shadow_counts((await client.get("/metrics")).text).get((ROUTE_LIST, "error"), 0)
         assert (await client.get(LIST)).status_code == 200
         await app.gateway_app.shadow.drain()
@@ -156,12 +146,7 @@ async def test_sample_zero_shadows_nothing(settings: Any, upstream: CountingTran
         upstream,
         shadow_transport=httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(200)),
     )
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         for _ in range(20):
             await client.get(LIST)
     assert calls == []
@@ -201,12 +186,7 @@ async def test_shadow_calls_beyond_the_bound_are_skipped_not_queued(
         upstream,
         shadow_transport=httpx.ASGITransport(app=legacy),
     )
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gw.test", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         before = shadow_counts((await client.get("/metrics")).text).get((ROUTE_LIST, "skipped"), 0)
         for _ in range(5):
             assert (await client.get(LIST)).status_code == 200

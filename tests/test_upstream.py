@@ -19,7 +19,7 @@ from gateway.errors import (
 )
 from gateway.settings import Settings
 from gateway.upstream import Breaker, Upstream, retry_after
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, parse_xml
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, parse_xml, serving
 
 BASE = "http://up.test"
 SETTINGS = Settings(upstream=BASE, trunking_upstream="http://trunk.test", retries=2, retry_backoff=0.0)
@@ -239,12 +239,7 @@ async def test_breaker_fails_fast_through_the_app() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     app = create_app(settings, httpx.MockTransport(handler))
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         statuses = [
             (await client.get(f"{PREFIX}/OutgoingCallerIds/PN" + "a" * 32)).status_code for _ in range(4)
         ]
@@ -266,12 +261,7 @@ async def test_breaker_fails_fast_through_the_app() -> None:
 )
 async def test_upstream_failures_become_rest_exceptions(handler: Any, status: int) -> None:
     app = create_app(SETTINGS.replace(retries=0), httpx.MockTransport(handler))
-    async with (
-        app.gateway_app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://g", auth=(ACCOUNT, TOKEN)
-        ) as client,
-    ):
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
         response = await client.get(f"{PREFIX}/OutgoingCallerIds")
     assert response.status_code == status
     exc = parse_xml(response.content)[0]

@@ -114,3 +114,20 @@ async def test_readyz_probes_every_upstream_and_caches(error: Any, expected: int
     body = first.json()
     assert body["status"] == ("ready" if expected == 200 else "unready")
     assert set(body["upstreams"]) == {"api", "trunking"}
+
+
+async def test_a_bug_is_a_legacy_500_not_a_stack_trace(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gateway.service import Gateway
+
+    async def broken(*args: Any) -> Any:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(Gateway, "listing", broken)
+    response = await client.get(f"{PREFIX}/OutgoingCallerIds")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/xml"
+    assert parse_xml(response.content)[0].findtext("Status") == "500"
+    assert "boom" not in response.text and "Traceback" not in response.text
+    assert "ZeroDivisionError" in caplog.text

@@ -200,3 +200,27 @@ async def test_urls_that_could_split_the_request_line_are_refused(url: str) -> N
     with pytest.raises(Unreachable) as caught:
         await client().request("GET", url, {})
     assert not caught.value.connecting  # not retried either
+
+
+async def test_https_origins_use_tls_with_verification(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server_context)
+    state = Server(lambda request, n: ok())
+    server = await asyncio.start_server(state.serve, "localhost", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    with pytest.raises(Unreachable):  # a certificate nobody vouches for
+        await client().request("GET", f"https://localhost:{port}/", {})
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # how an operator adds a private CA
+    response = await client().request("GET", f"https://localhost:{port}/x", {})
+    assert response.status == 200
+    assert state.requests[-1].startswith(b"GET /x HTTP/1.1\r\nHost: localhost:")
+    server.close()

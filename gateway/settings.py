@@ -230,8 +230,6 @@ SPECS: tuple[Spec, ...] = (
     Spec("shadow_log", _text, "", "File the shadow differences are appended to (JSON lines)."),
 )
 
-SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -311,10 +309,6 @@ class Settings:
             )
         if self.connect_timeout > self.total_timeout or self.read_timeout > self.total_timeout:
             raise ConfigError("GATEWAY_TOTAL_TIMEOUT", "must not be shorter than the other timeouts")
-
-    @property
-    def injects_credentials(self) -> bool:
-        return self.upstream_auth_token is not None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

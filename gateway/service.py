@@ -22,7 +22,7 @@ from .paging import ListCache, Window
 from .resources import SID_PATTERNS, Operation, Param, Resource
 from .settings import Settings
 from .translate import translator
-from .upstream import Upstream, decode
+from .upstream import Reply, Upstream, decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +123,8 @@ class Gateway:
             # account are dropped, and walks that overlapped the write are not kept (paging.py).
             self.cache.invalidate(call.account)
 
-    async def _call(self, call: Call, method: str, target: str, **kwargs: Any) -> Any:
-        return await self.upstream.call(
+    async def _send(self, call: Call, method: str, target: str, **kwargs: Any) -> Reply:
+        return await self.upstream.send(
             call.resource.host,
             method,
             target,
@@ -133,6 +133,10 @@ class Gateway:
             request_id=_request_id(),
             **kwargs,
         )
+
+    async def _call(self, call: Call, method: str, target: str, **kwargs: Any) -> Any:
+        """Send and decode: the JSON object, ``None`` for 204, or the mapped legacy error."""
+        return decode(await self._send(call, method, target, **kwargs))
 
     def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
         field = call.resource.owner_field
@@ -165,15 +169,7 @@ class Gateway:
         form.update(params)  # 2010-only and unknown parameters pass through unchanged
         path = call.resource.upstream_list if call.operation.action == "create" else None
         target = (path or call.resource.upstream_instance).format(**call.path)
-        reply = await self.upstream.send(
-            call.resource.host,
-            call.operation.upstream_method,
-            target,
-            endpoint=call.endpoint,
-            form=form,
-            authorization=call.authorization,
-            request_id=_request_id(),
-        )
+        reply = await self._send(call, call.operation.upstream_method, target, form=form)
         return self._instance(call, decode(reply), reply.status)
 
     def _form(self, declared: tuple[Param, ...], params: dict[str, str]) -> dict[str, str]:

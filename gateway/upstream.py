@@ -242,11 +242,6 @@ class Upstream:
     def _observe(self, endpoint: str, method: str, status: str, started: float) -> None:
         obs.upstream_call(endpoint, method, status, time.perf_counter() - started)
 
-    async def call(self, host: str, method: str, target: str, **kwargs: Any) -> Any:
-        """Send and decode: JSON object (or ``None`` for 204), or the mapped legacy error."""
-        reply = await self.send(host, method, target, **kwargs)
-        return decode(reply)
-
 
 def decode(reply: Reply) -> Any:
     if 200 <= reply.status < 300:

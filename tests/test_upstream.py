@@ -18,7 +18,7 @@ from gateway.errors import (
     UpstreamRestError,
 )
 from gateway.settings import Settings
-from gateway.upstream import Breaker, Upstream, retry_after
+from gateway.upstream import Breaker, Upstream, decode, retry_after
 from tests.conftest import ACCOUNT, PREFIX, TOKEN, parse_xml, serving
 
 BASE = "http://up.test"
@@ -49,7 +49,7 @@ def make(
 
 
 async def call(upstream: Upstream, method: str = "GET", target: str = "/x") -> Any:
-    return await upstream.call("api", method, target, endpoint="test", authorization="Basic eA==")
+    return decode(await upstream.send("api", method, target, endpoint="test", authorization="Basic eA=="))
 
 
 async def test_get_is_retried_on_503_then_succeeds() -> None:
@@ -200,7 +200,7 @@ async def test_absolute_links_to_the_configured_host_are_followed() -> None:
 
 async def test_request_id_and_auth_are_forwarded() -> None:
     upstream, recorder, _ = make(lambda request, n: httpx.Response(200, json={}))
-    await upstream.call("api", "GET", "/x", endpoint="t", authorization="Basic eA==", request_id="r-1")
+    await upstream.send("api", "GET", "/x", endpoint="t", authorization="Basic eA==", request_id="r-1")
     assert recorder.requests[0].headers["authorization"] == "Basic eA=="
     assert recorder.requests[0].headers["x-request-id"] == "r-1"
 

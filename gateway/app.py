@@ -36,17 +36,14 @@ log = logging.getLogger("gateway.app")
 
 def declared(raw_path: str) -> bool:
     """Whether a legacy path belongs to a declared resource (suffix and slashes tolerated)."""
-    path = legacy.normalise_path(raw_path)[len(LEGACY_PREFIX) :].rstrip("/")
-    below = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
+    below, _ = legacy.suffix(legacy.normalise_path(raw_path)[len(LEGACY_PREFIX) :].rstrip("/"))
     return resources.match(below) is not None
 
 
 def sniff_format(path: str) -> str:
     """The format to answer errors in; never raises."""
-    try:
-        return legacy.split_format(path.rstrip("/"))[1]
-    except GatewayError:
-        return "xml"
+    fmt = legacy.suffix(path.rstrip("/"))[1]
+    return fmt if fmt in legacy.FORMATS else "xml"
 
 
 async def send_bytes(

@@ -44,16 +44,23 @@ def normalise_path(raw: str) -> str:
     return _SLASHES.sub("/", raw)
 
 
-def split_format(path: str) -> tuple[str, str, bool]:
-    """``…/OutgoingCallerIds.json`` → (``…/OutgoingCallerIds``, ``json``, explicit)."""
+def suffix(path: str) -> tuple[str, str | None]:
+    """``…/OutgoingCallerIds.json`` → (``…/OutgoingCallerIds``, ``json``); any suffix, never raises."""
     last = path.rsplit("/", 1)[-1]
     found = _SUFFIX.search(last)
     if found is None:
+        return path, None
+    return path[: found.start() + len(path) - len(last)], found.group(1).lower()
+
+
+def split_format(path: str) -> tuple[str, str, bool]:
+    """``…/OutgoingCallerIds.json`` → (``…/OutgoingCallerIds``, ``json``, explicit)."""
+    below, fmt = suffix(path)
+    if fmt is None:
         return path, "xml", False
-    fmt = found.group(1).lower()
     if fmt not in FORMATS:
-        raise NotFound(f"The requested format .{found.group(1)} is not supported")
-    return path[: found.start() + len(path) - len(last)], fmt, True
+        raise NotFound(f"The requested format .{fmt} is not supported")
+    return below, fmt, True
 
 
 def _decode_pairs(raw: bytes | str, where: str) -> list[tuple[str, str]]:

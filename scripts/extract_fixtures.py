@@ -1,6 +1,6 @@
 """Copy the response examples of the official OpenAPI specs into fixtures/upstream/ (provenance kept).
 
-python scripts/extract_fixtures.py [path/to/shared/reference]
+python scripts/extract_fixtures.py [path/to/specs]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ SPECS = ("twilio_api_v2010.outgoing_caller_ids.json", "twilio_trunking_v1.phone_
 
 
 def main() -> None:
-    reference = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "reference"
+    reference = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "gateway" / "sandbox" / "specs"
     out = ROOT / "fixtures" / "upstream"
     out.mkdir(parents=True, exist_ok=True)
     for name in SPECS:

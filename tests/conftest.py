@@ -19,7 +19,8 @@ from gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-SHARED = ROOT.parent / "shared"
+SPECS = ROOT / "gateway" / "sandbox" / "specs"
+REFERENCE = FIXTURES / "reference" / "legacy-2008-08-01"
 
 ACCOUNT = DEFAULT_ACCOUNT_SID
 TOKEN = DEFAULT_AUTH_TOKEN

@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.sandbox import SandboxConfig, create_sandbox
-from tests.conftest import ACCOUNT, OTHER, SHARED, TOKEN, TRUNK
+from tests.conftest import ACCOUNT, OTHER, SPECS, TOKEN, TRUNK
 from tests.servers import serve
 
-API_SPEC = json.loads((SHARED / "reference" / "twilio_api_v2010.outgoing_caller_ids.json").read_text())
-TRUNK_SPEC = json.loads((SHARED / "reference" / "twilio_trunking_v1.phone_numbers.json").read_text())
+API_SPEC = json.loads((SPECS / "twilio_api_v2010.outgoing_caller_ids.json").read_text())
+TRUNK_SPEC = json.loads((SPECS / "twilio_trunking_v1.phone_numbers.json").read_text())
 BASE = f"/2010-04-01/Accounts/{ACCOUNT}"
 ERROR_SHAPE = {
     "type": "object",

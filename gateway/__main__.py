@@ -172,6 +172,11 @@ def run_gateway(settings: Settings) -> None:
             **common,  # type: ignore[arg-type]
         )
         return
+    if settings.health_port is not None:
+        from .health import serve as serve_with_health
+
+        serve_with_health(app_module.create_app(settings), settings, common)
+        return
     uvicorn.run(
         app_module.create_app(settings),
         host=settings.host,

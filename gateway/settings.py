@@ -93,6 +93,10 @@ def _port(value: str) -> int:
     return number
 
 
+def _opt_port(value: str) -> int | None:
+    return _port(value) if value.strip() else None
+
+
 def _seconds(value: str) -> float:
     number = float(value)
     if number <= 0:
@@ -220,6 +224,13 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("readiness_timeout", _seconds, "2", "Upstream probe timeout for /readyz, seconds."),
     Spec("readiness_cache", _non_negative_seconds, "5", "Seconds a /readyz answer is reused."),
+    Spec(
+        "health_port",
+        _opt_port,
+        "",
+        "Port of a second listener serving only /healthz, /readyz and /metrics (unset: none).",
+    ),
+    Spec("health_host", str, "127.0.0.1", "Address of that listener (0.0.0.0 for probes from outside)."),
     Spec("shutdown_timeout", _seconds, "20", "Seconds in-flight requests get after SIGTERM."),
     Spec("record", _text, "", "HAR file that every legacy exchange is appended to."),
     Spec("record_max_bytes", _positive_int, "104857600", "Rotate the HAR file above this size."),
@@ -267,6 +278,8 @@ class Settings:
     client_credentials: tuple[tuple[str, Secret], ...] = field(default=())
     readiness_timeout: float = 2.0
     readiness_cache: float = 5.0
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
     shutdown_timeout: float = 20.0
     record: str | None = None
     record_max_bytes: int = 104_857_600
@@ -307,6 +320,10 @@ class Settings:
                 "GATEWAY_CLIENT_CREDENTIALS",
                 "credential injection needs the client allow-list, or anyone could use the account",
             )
+        if self.health_port is not None and self.workers > 1:
+            raise ConfigError("GATEWAY_HEALTH_PORT", "needs GATEWAY_WORKERS=1 (metrics are per process)")
+        if self.health_port is not None and self.health_port == self.port != 0:
+            raise ConfigError("GATEWAY_HEALTH_PORT", "must differ from GATEWAY_PORT")
         if self.connect_timeout > self.total_timeout or self.read_timeout > self.total_timeout:
             raise ConfigError("GATEWAY_TOTAL_TIMEOUT", "must not be shorter than the other timeouts")
 

@@ -1,8 +1,10 @@
-"""The Dockerfile (no Docker engine here): hadolint clean, and its install and CMD steps work when run the
-same way, in the same order, in a fresh virtualenv. Plus the deployment examples' wiring."""
+"""The Dockerfile, without a container engine: hadolint clean, its install, CMD and HEALTHCHECK steps work
+when run the same way, in the same order, in a fresh virtualenv, and it installs from a lock file that pins
+every runtime dependency. (scripts/container_check.py builds and runs the image for real with podman.)"""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -11,14 +13,18 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+LOCK = (ROOT / "requirements.lock").read_text()
 
 
 def instructions() -> list[tuple[str, str, str]]:
@@ -43,18 +49,36 @@ def test_hadolint_has_nothing_to_say() -> None:
 
 def test_final_image_is_slim_non_root_and_checked() -> None:
     steps = instructions()
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)$", DOCKERFILE, re.M)
+    assert base and base.group(1) == "python:3.11-slim"
     final = [(word, rest) for stage, word, rest in steps if stage == "final"]
-    assert any(word == "FROM" and rest.startswith("python:3.11-slim") for word, rest in final)
+    assert final[0] == ("FROM", "${BASE_IMAGE}")
     user = [rest for word, rest in final if word == "USER"]
     assert user and not user[-1].startswith(("root", "0"))
-    assert any(word == "HEALTHCHECK" and "/healthz" in rest for word, rest in final)
+    assert [json.loads(rest.split(" CMD ")[1]) for word, rest in final if word == "HEALTHCHECK"] == [
+        ["python", "-m", "gateway.health"]
+    ]
     assert any(word == "EXPOSE" for word, _ in final)
     assert not any(
-        word == "RUN" and re.search(r"\b(gcc|build-essential|apt-get install)\b", rest)
+        word == "RUN" and re.search(r"\b(gcc|build-essential|apt-get install|pip install)\b", rest)
         for word, rest in final
     )
+    # Only the virtualenv comes from the build stage; nothing is copied from the build context.
+    assert [rest for word, rest in final if word == "COPY"] == ["--from=build /opt/venv /opt/venv"]
     cmd = [rest for word, rest in final if word == "CMD"]
     assert json.loads(cmd[-1]) == ["python", "-m", "gateway", "serve"]
+
+
+def test_build_context_is_only_what_the_image_needs() -> None:
+    ignored = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()]
+    kept = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
+    assert ignored[next(i for i, line in enumerate(ignored) if not line.startswith("#"))] == "*"
+    copied = set()
+    for stage, word, rest in instructions():
+        if stage == "build" and word == "COPY":
+            copied.update(name.rstrip("/") for name in rest.split()[:-1])
+    assert copied == kept
+    assert not any(name.startswith(("tests", "docs", "bench", "fixtures", "deploy")) for name in kept)
 
 
 def free_port() -> int:
@@ -120,21 +144,20 @@ def test_install_and_cmd_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> Non
             timeout=60,
         )
         assert str(venv) in imported.stdout  # the installed package, not this checkout
+        assert "pip" not in {path.name for path in (venv / "bin").iterdir()}
+        healthcheck = json.loads(
+            next(rest for stage, word, rest in steps if stage == "final" and word == "HEALTHCHECK").split(
+                " CMD "
+            )[1]
+        )
+        for env_port, status in ((port, 0), (free_port(), 1)):
+            probe = subprocess.run(
+                healthcheck, cwd=tmp_path, env={**final_env, "GATEWAY_PORT": str(env_port)}, timeout=30
+            )
+            assert probe.returncode == status, env_port
     finally:
         process.terminate()
         process.wait(20)
-
-
-def test_kubernetes_sidecar_probes() -> None:
-    documents = list(yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "sidecar.yaml").read_text()))
-    deployment = next(d for d in documents if d["kind"] == "Deployment")
-    gateway = next(
-        c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "twilio-gateway"
-    )
-    assert gateway["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert gateway["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert gateway["securityContext"]["runAsUser"] == 10001
-    assert {"secretRef": {"name": "twilio-gateway"}} in gateway["envFrom"]
 
 
 def test_compose_runs_the_gateway_on_the_sandbox() -> None:
@@ -142,3 +165,76 @@ def test_compose_runs_the_gateway_on_the_sandbox() -> None:
     services = compose["services"]
     assert services["sandbox"]["command"][:4] == ["python", "-m", "gateway", "sandbox"]
     assert services["gateway"]["environment"]["GATEWAY_UPSTREAM"] == "http://sandbox:8081"
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """name → (exact version, hashes) from requirements.lock."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    for block in re.sub(r"\\\n\s*", " ", LOCK).splitlines():
+        line = block.split("#")[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([^\s;]+)((?:\s+--hash=sha256:[0-9a-f]{64})+)", line)
+        assert match, f"not an exact, hashed pin: {line}"
+        name, version, hashes = match.groups()
+        pins[canonicalize_name(name)] = (version, hashes.split())
+    return pins
+
+
+def runtime_requirements() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [Requirement(text) for text in project["dependencies"]]
+
+
+def test_lock_pins_every_runtime_dependency_exactly_with_hashes() -> None:
+    pins = locked()
+    for requirement in runtime_requirements():
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement} is not in requirements.lock"
+        version, hashes = pins[name]
+        assert requirement.specifier.contains(version, prereleases=True), (requirement, version)
+        assert hashes
+        # The extras' own dependencies (uvicorn[standard] → uvloop, httptools, …) are locked too.
+        for extra in requirement.extras:
+            for text in importlib.metadata.requires(requirement.name) or []:
+                needed = Requirement(text)
+                if (
+                    needed.marker
+                    and needed.marker.evaluate({"extra": extra})
+                    and not needed.marker.evaluate({"extra": ""})
+                ):
+                    assert canonicalize_name(needed.name) in pins, f"{needed} ({requirement}) not locked"
+
+
+def test_lock_holds_no_test_or_tool_packages() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    test_only = {
+        canonicalize_name(Requirement(text).name) for text in project["optional-dependencies"]["test"]
+    }
+    test_only -= {"pyyaml"}  # also a dependency of uvicorn[standard]
+    assert {"pytest", "mypy", "ruff", "twilio"} <= test_only
+    assert not test_only & set(locked())
+
+
+def test_dockerfile_installs_from_the_lock_before_the_gateway() -> None:
+    runs = [rest for stage, word, rest in instructions() if stage == "build" and word == "RUN"]
+    copies = [rest for stage, word, rest in instructions() if stage == "build" and word == "COPY"]
+    assert copies[0] == "requirements.lock ./"
+    assert "--require-hashes" in runs[0] and "-r requirements.lock" in runs[0]
+    assert re.search(r"pip install --no-deps /src", runs[1])  # nothing unlocked comes in with the gateway
+    assert "pip check" in runs[1]
+    assert re.search(r"pip uninstall --yes pip setuptools", runs[1])
+
+
+def test_project_metadata_names_the_license() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "MIT"
+    assert pyproject["project"]["license-files"] == ["LICENSE"]
+    assert (
+        (ROOT / "LICENSE")
+        .read_text()
+        .startswith("MIT License\n\nCopyright (c) 2026 The twilio-legacy-gateway")
+    )
+    requires = [Requirement(text) for text in pyproject["build-system"]["requires"]]
+    setuptools = next(r for r in requires if r.name == "setuptools")
+    assert not setuptools.specifier.contains("77.0.2")  # license expressions (PEP 639) need 77.0.3+

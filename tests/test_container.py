@@ -165,6 +165,8 @@ def test_compose_runs_the_gateway_on_the_sandbox() -> None:
     services = compose["services"]
     assert services["sandbox"]["command"][:4] == ["python", "-m", "gateway", "sandbox"]
     assert services["gateway"]["environment"]["GATEWAY_UPSTREAM"] == "http://sandbox:8081"
+    assert services["gateway"]["healthcheck"]["test"] == ["CMD", "python", "-m", "gateway.health"]
+    assert services["sandbox"]["healthcheck"] == {"disable": True}
 
 
 def locked() -> dict[str, tuple[str, list[str]]]:

@@ -5,8 +5,8 @@ In: any readable format the 2008 docs allow (``415-555-1212``, ``(415) 555.1212`
 that do not parse, or parse but are impossible, raise :class:`InvalidPhoneNumber` and are never forwarded.
 
 Out: a NANP number in E.164 (``+1`` and ten digits) becomes its ten digits, with no decoration. Anything
-else, including what does not parse (seed 000 shows ``+141586753096``), is emitted unchanged: the
-legacy client sees what the upstream said rather than an error.
+else, including what does not parse (the 2010-04-01 Outgoing Caller IDs page shows
+``+141586753096``), is emitted unchanged: the legacy client sees what the upstream said rather than an error.
 """
 
 from __future__ import annotations

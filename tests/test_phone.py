@@ -40,7 +40,7 @@ def test_invalid_or_impossible_numbers_raise(bad: str) -> None:
     ("upstream", "legacy"),
     [
         ("+14158675309", "4158675309"),
-        ("+141586753096", "+141586753096"),  # seed 000's example: not NANP, passed through
+        ("+141586753096", "+141586753096"),  # from the 2010 docs: not NANP, passed through
         ("+442071838750", "+442071838750"),
         ("client:alice", "client:alice"),
         ("", ""),

@@ -26,7 +26,7 @@ def seed(store: Any, count: int, account: str = ACCOUNT) -> None:
     store.seed_caller_ids(account, count)
 
 
-async def test_fetch_has_the_seeds_elements_in_the_seeds_order(client: httpx.AsyncClient, store: Any) -> None:
+async def test_fetch_has_the_2008_docs_elements_in_their_order(client: httpx.AsyncClient, store: Any) -> None:
     item = store.add_caller_id(ACCOUNT, "+14158675309", "My Home Phone Number")
     response = await client.get(f"{PREFIX}/OutgoingCallerIds/{item.sid}")
     assert response.status_code == 200
@@ -121,7 +121,8 @@ async def test_list_matches_the_seed_list_shape(client: httpx.AsyncClient, store
     assert listing.tag == expected.tag == "OutgoingCallerIds"
     for name in ("page", "numpages", "pagesize", "total", "start"):
         assert listing.get(name) == expected.get(name), name
-    # The seed says end="0" for two items on one page: a copy error in the old docs. The formula wins.
+    # outgoing-caller-ids.md says end="0" for two items on one page: a copy error in the old docs.
+    # The formula wins.
     assert expected.get("end") == "0"
     assert listing.get("end") == "1"
     assert [child.tag for child in listing] == [child.tag for child in expected]

@@ -28,7 +28,8 @@ def test_caller_id_from_the_spec_example() -> None:
 
 
 def test_validation_request_from_the_spec_example() -> None:
-    # The spec's example (+18001234567) differs from seed 000's (+14158675310): the spec is ground truth.
+    # The spec's example (+18001234567) differs from the 2010 Outgoing Caller IDs page's (+14158675310):
+    # the spec is ground truth.
     body = upstream_fixture("CreateValidationRequest.create")["body"]
     record = translator(CALLER_IDS, VALIDATION_REQUEST).record(body, CONTEXT)
     assert record == (
@@ -63,7 +64,7 @@ def test_every_v1_field_has_a_legacy_element() -> None:
     assert set(body) - mapped == {"links"}  # dropped by design, see docs/resources.md
 
 
-def test_legacy_order_of_caller_ids_is_the_seeds() -> None:
+def test_legacy_order_of_caller_ids_is_outgoing_caller_ids_md() -> None:
     assert [f.legacy for f in OUTGOING_CALLER_ID.fields] == [
         "Sid",
         "AccountSid",

@@ -1,5 +1,5 @@
 """The sandbox upstream: the 2010-04-01 OutgoingCallerIds / IncomingPhoneNumbers endpoints and Trunking
-v1 PhoneNumbers, as the official OpenAPI specs in ``shared/reference`` describe them.
+v1 PhoneNumbers, as the official OpenAPI specs in ``gateway/sandbox/specs`` describe them.
 
 It deliberately does not help the gateway: no ``total``/``num_pages``, opaque page tokens, relative
 ``*_page_uri`` on 2010 lists and absolute ``meta`` URLs on v1 lists, Twilio's JSON errors.

@@ -1,4 +1,5 @@
-"""The sandbox's JSON representations, field for field as the specs' schemas and seed 004 give them."""
+"""The sandbox's JSON representations, field for field as the specs' schemas and the Trunking
+PhoneNumber resource page give them."""
 
 from __future__ import annotations
 
@@ -59,10 +60,10 @@ def trunk_number(item: TrunkNumber, base: str) -> dict[str, Any]:
         "voice_url": f"{hooks}/Call",
         "voice_method": "POST",
         "voice_fallback_url": None,
-        "voice_fallback_method": "POST",  # seed 004 shows null; OAS 3.0 nullable+enum forbids it
+        "voice_fallback_method": "POST",  # the resource page shows null; OAS 3.0 nullable+enum forbids it
         "status_callback": "",
         "status_callback_method": "POST",
-        "voice_application_sid": None,  # seed 004 shows "", which the spec forbids
+        "voice_application_sid": None,  # the resource page shows "", which the spec forbids
         "trunk_sid": item.trunk_sid,
         "sms_url": f"{hooks}/Message",
         "sms_method": "POST",

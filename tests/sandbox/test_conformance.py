@@ -272,7 +272,7 @@ async def test_trunk_numbers_conform_to_the_spec(api: httpx.AsyncClient, store: 
     is_error(await api.get(f"/v1/Trunks/{TRUNK}/PhoneNumbers/{sid}"), 404, 20404)
 
 
-async def test_trunk_number_has_the_full_field_set_of_seed_004(api: httpx.AsyncClient, store: Any) -> None:
+async def test_trunk_number_has_the_full_field_set_of_the_resource_page(api: httpx.AsyncClient, store: Any) -> None:
     from tests.conftest import upstream_fixture
 
     number = store.provision_incoming(ACCOUNT, 1, first=14158675309)[0]
@@ -301,8 +301,9 @@ async def test_trunk_meta_paging_visits_every_item_once(
     assert sids == expected
 
 
-def test_seed_004_disagrees_with_the_spec_on_voice_application_sid() -> None:
-    """Seed 004's example has ``"voice_application_sid": ""`` (the spec demands null or an AP sid) and
+def test_trunk_resource_page_disagrees_with_the_spec_on_voice_application_sid() -> None:
+    """The Trunking PhoneNumber resource page's example has ``"voice_application_sid": ""`` (the spec
+    demands null or an AP sid) and
     ``"voice_fallback_method": null`` (an OAS 3.0 enum that does not list null rejects it). The sandbox
     follows the spec (null, and "POST"); this pins both disagreements."""
     from tests.conftest import upstream_fixture

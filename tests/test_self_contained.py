@@ -1,0 +1,159 @@
+"""Everything the project needs lives in the repository: nothing reads, names or links a folder beside it.
+
+Two checks. A scan of every text file for paths that leave the repository (``..`` chains that climb
+above the root, absolute paths of a checkout's surroundings, ``parent.parent.parent``-style climbs).
+And a real run: the repository is copied into a folder with a decoy sibling next to it, a sample of the
+suite runs there under an audit hook (``sys.addaudithook``) that records every file opened or listed,
+and any path outside the copy (other than Python's own installation and temporary files) fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", "build"}
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".yaml", ".yml", ".json", ".xml", ".html", ".txt", ".csv", ".lua", ""}
+
+CLIMB = re.compile(r"(?:\.\./)+[\w.-]*")
+PARENTS = re.compile(r"(?:\.parent){3,}|\.parents\[[2-9]\]")
+OUTSIDE_NAMES = re.compile(r"(?<![\w.-])(?:/work/|/home/\w+/|shared/(?:reference|seeds)\b)")
+
+
+def repository_files() -> list[Path]:
+    files = []
+    for directory, subdirs, names in os.walk(ROOT):
+        subdirs[:] = [d for d in subdirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
+        for name in names:
+            path = Path(directory, name)
+            if name in SKIP_DIRS:  # a worktree's .git is a file naming the main checkout
+                continue
+            if path.suffix in TEXT_SUFFIXES and path.stat().st_size < 2_000_000:
+                files.append(path)
+    return files
+
+
+def leaves_root(source: Path, relative: str) -> bool:
+    resolved = Path(os.path.normpath(source.parent / relative))
+    return not resolved.is_relative_to(ROOT)
+
+
+def offences(path: Path, text: str) -> list[str]:
+    found = [m.group(0) for m in CLIMB.finditer(text) if leaves_root(path, m.group(0))]
+    found += [m.group(0) for m in OUTSIDE_NAMES.finditer(text)]
+    if path.suffix == ".py":
+        found += [m.group(0) for m in PARENTS.finditer(text)]
+    return found
+
+
+def test_no_file_names_a_path_outside_the_repository() -> None:
+    files = repository_files()
+    assert len(files) > 50  # the walk really covered the repository
+    bad = {}
+    for path in files:
+        if path == Path(__file__):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if found := offences(path, text):
+            bad[str(path.relative_to(ROOT))] = sorted(set(found))
+    assert bad == {}
+
+
+def test_the_scan_catches_each_kind_of_escape(tmp_path: Path) -> None:
+    source = ROOT / "tests" / "example.py"
+    assert offences(source, 'open("../../shared/reference/x.json")')
+    assert offences(source, "ROOT = Path(__file__).parent.parent.parent")
+    assert offences(source, 'SPECS = "/work/main/specs"')
+    assert offences(ROOT / "docs" / "x.md", "[spec](../../other/spec.md)")
+    assert not offences(ROOT / "docs" / "x.md", "[README](../README.md)")
+    assert not offences(source, "ROOT = Path(__file__).resolve().parent.parent")
+
+
+AUDITED_RUN = """
+import json, os, sys
+opened = []
+
+def hook(event, args):
+    if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes)):
+        path = os.fsdecode(args[0])
+        if path:
+            opened.append(os.path.abspath(path))
+
+sys.addaudithook(hook)
+import pytest
+status = pytest.main(sys.argv[2:])
+with open(sys.argv[1], "w") as handle:
+    json.dump(sorted(set(opened)), handle)
+sys.exit(status)
+"""
+
+SAMPLE = [
+    "tests/sandbox/test_conformance.py",
+    "tests/test_service.py",
+    "tests/test_render.py",
+    "tests/test_formats.py",
+]
+
+
+def copy_repository(target: Path) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in SKIP_DIRS or n.endswith(".egg-info")}
+
+    shutil.copytree(ROOT, target, ignore=ignore)
+
+
+def is_under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + os.sep)
+
+
+def allowed_outside(path: str) -> bool:
+    installed = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    prefixes = [sys.prefix, sys.base_prefix, *installed, "/dev/", "/proc/", "/sys/", "/etc/", "/usr/"]
+    return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+def test_a_copy_with_nothing_beside_it_reads_only_itself(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    repo = outside / "checkout"
+    copy_repository(repo)
+    decoy = outside / "shared" / "reference"  # what a stray "../shared/reference" would find
+    decoy.mkdir(parents=True)
+    (decoy / "twilio_api_v2010.outgoing_caller_ids.json").write_text("{}")
+    report = tmp_path / "opened.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GATEWAY_", "SANDBOX_"))}
+    env["PYTHONPATH"] = str(repo)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    run = subprocess.run(
+        [sys.executable, "-c", AUDITED_RUN, str(report), "-q", "-p", "no:cacheprovider", "-x", *SAMPLE],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    opened = json.loads(report.read_text())
+    in_copy = [p for p in opened if p.startswith(str(repo) + os.sep)]
+    assert any(p.endswith("gateway/sandbox/specs/twilio_api_v2010.outgoing_caller_ids.json") for p in in_copy)
+    assert any("fixtures/golden" in p for p in in_copy)
+    assert not any(p.startswith(str(ROOT) + os.sep) for p in opened), "the copy read the original checkout"
+    temporary = os.path.realpath(tempfile.gettempdir())
+    escaped = [
+        p
+        for p in opened
+        if not is_under(p, str(repo))
+        and (p.startswith(str(outside)) or not (allowed_outside(p) or is_under(p, temporary)))
+    ]
+    assert escaped == []

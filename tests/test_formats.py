@@ -21,9 +21,9 @@ from tests.conftest import FIXTURES, serving, upstream_fixture
 
 DOC_ACCOUNT = "AC35542fc30a091bed0c1ed511e1d9935d"
 DOC_SID = "PNe536dfda7c6184afab78d980cb8cdf43"
-SEED_ACCOUNT = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-SEED_TRUNK = "TKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-SEED_NUMBER = "PNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+DOCS_ACCOUNT = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+DOCS_TRUNK = "TKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+DOCS_NUMBER = "PNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 DOC_CALLER_ID = {
     "sid": DOC_SID,
     "account_sid": DOC_ACCOUNT,
@@ -44,9 +44,9 @@ def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             200, json={"outgoing_caller_ids": [DOC_CALLER_ID, tricky], "next_page_uri": None}
         )
-    if path == f"/v1/Trunks/{SEED_TRUNK}/PhoneNumbers/{SEED_NUMBER}":
+    if path == f"/v1/Trunks/{DOCS_TRUNK}/PhoneNumbers/{DOCS_NUMBER}":
         return httpx.Response(200, json=upstream_fixture("FetchPhoneNumber.fetch")["body"])
-    if path == f"/v1/Trunks/{SEED_TRUNK}/PhoneNumbers":
+    if path == f"/v1/Trunks/{DOCS_TRUNK}/PhoneNumbers":
         return httpx.Response(200, json=upstream_fixture("ListPhoneNumber.readFull")["body"])
     return httpx.Response(
         404, json={"code": 20404, "message": "not found", "more_info": "https://x", "status": 404}
@@ -66,7 +66,7 @@ def tree(node: ET.Element) -> Any:
 
 
 CALLER_ID = f"/2008-08-01/Accounts/{DOC_ACCOUNT}/OutgoingCallerIds/{DOC_SID}"
-TRUNK_NUMBER = f"/2008-08-01/Accounts/{SEED_ACCOUNT}/Trunks/{SEED_TRUNK}/PhoneNumbers/{SEED_NUMBER}"
+TRUNK_NUMBER = f"/2008-08-01/Accounts/{DOCS_ACCOUNT}/Trunks/{DOCS_TRUNK}/PhoneNumbers/{DOCS_NUMBER}"
 
 
 async def test_caller_id_xml_equals_the_docs_example(docs_client: httpx.AsyncClient) -> None:
@@ -133,7 +133,7 @@ async def test_list_json_carries_paging_as_string_members(docs_client: httpx.Asy
 
 
 async def test_trunk_list_in_the_legacy_dialect(docs_client: httpx.AsyncClient) -> None:
-    response = await docs_client.get(f"/2008-08-01/Accounts/{SEED_ACCOUNT}/Trunks/{SEED_TRUNK}/PhoneNumbers")
+    response = await docs_client.get(f"/2008-08-01/Accounts/{DOCS_ACCOUNT}/Trunks/{DOCS_TRUNK}/PhoneNumbers")
     listing = ET.fromstring(response.content)[0]
     assert listing.tag == "TrunkPhoneNumbers"
     assert listing.get("total") == "1"

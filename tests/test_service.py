@@ -111,7 +111,7 @@ async def test_method_override_put_in_the_query_with_the_form_in_the_body(
     assert dict(elements(parse_xml(response.content)[0]))["FriendlyName"] == "New"
 
 
-async def test_list_matches_the_seed_list_shape(client: httpx.AsyncClient, store: Any) -> None:
+async def test_list_matches_the_2008_docs_list_shape(client: httpx.AsyncClient, store: Any) -> None:
     store.add_caller_id(ACCOUNT, "+14158675309", "Bob Cell Phone")
     store.add_caller_id(ACCOUNT, "+14158675310", "Company Main Line")
     response = await client.get(f"{PREFIX}/OutgoingCallerIds")

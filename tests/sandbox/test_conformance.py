@@ -272,7 +272,9 @@ async def test_trunk_numbers_conform_to_the_spec(api: httpx.AsyncClient, store: 
     is_error(await api.get(f"/v1/Trunks/{TRUNK}/PhoneNumbers/{sid}"), 404, 20404)
 
 
-async def test_trunk_number_has_the_full_field_set_of_the_resource_page(api: httpx.AsyncClient, store: Any) -> None:
+async def test_trunk_number_has_the_full_field_set_of_the_resource_page(
+    api: httpx.AsyncClient, store: Any
+) -> None:
     from tests.conftest import upstream_fixture
 
     number = store.provision_incoming(ACCOUNT, 1, first=14158675309)[0]

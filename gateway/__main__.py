@@ -127,6 +127,8 @@ def print_credentials(env: dict[str, str]) -> None:
 
     sid = env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
     token = env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+    if token != DEFAULT_AUTH_TOKEN:  # an operator's own token is never echoed
+        token = "****"
     print(f"sandbox credentials: SANDBOX_ACCOUNT_SID={sid} SANDBOX_AUTH_TOKEN={token}", flush=True)
 
 

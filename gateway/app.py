@@ -58,7 +58,8 @@ async def send_bytes(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(exc: GatewayError, scope: Scope, send: Send) -> None:
+async def send_error(exc: GatewayError, scope: Scope, send: Send) -> tuple[int, str, bytes]:
+    """Answer with the legacy error; returns what was sent (status, content type, body)."""
     fmt = sniff_format(legacy.normalise_path(scope.get("path", "/")))
     obs.TRANSLATION_ERRORS.labels(type(exc).__name__).inc()
     problem = Problem(exc.status, exc.message, exc.code, exc.more_info)
@@ -67,6 +68,7 @@ async def send_error(exc: GatewayError, scope: Scope, send: Send) -> None:
     if isinstance(exc, MethodNotAllowed) and exc.allowed:
         extra.append((b"allow", ", ".join(exc.allowed).encode()))
     await send_bytes(send, exc.status, body, content_type, extra)
+    return exc.status, content_type, body
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -135,7 +137,9 @@ class GatewayApp:
             else:
                 raise NotFound()
         except GatewayError as exc:
-            await send_error(exc, scope, send)
+            answer = await send_error(exc, scope, send)
+            if self.shadow is not None and self._shadowable(scope, path):
+                self._shadow(self.shadow, scope, answer)
         except Exception:
             # A bug: the client still gets a legacy 500 (never a stack trace); the log gets the trace.
             log.exception("unexpected error answering %s %s", scope["method"], path)
@@ -183,6 +187,12 @@ class GatewayApp:
         if self.shadow is not None:
             self._shadow(self.shadow, scope, (outcome.status, content_type, payload))
 
+    def _shadowable(self, scope: Scope, path: str) -> bool:
+        """Error answers are shadowed too, except for paths forwarded to the legacy provider itself."""
+        if not path.startswith(LEGACY_PREFIX + "/"):
+            return False
+        return not (self.settings.legacy_upstream and not declared(scope["path"]))
+
     def _shadow(self, shadow: Shadow, scope: Scope, answer: tuple[int, str, bytes]) -> None:
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
         target = legacy.normalise_path(scope["path"]) + ("?" + query if query else "")
@@ -219,6 +229,7 @@ class GatewayApp:
         await send_bytes(send, reply.status, reply.body, reply.headers.get("content-type"))
 
     async def _operational(self, path: str, send: Send) -> None:
+        obs.set_route(path)
         if path == "/healthz":
             await send_bytes(send, 200, b'{"status":"ok"}', "application/json")
         elif path == "/metrics":

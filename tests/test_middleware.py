@@ -230,3 +230,14 @@ async def test_sidecar_checks_clients_and_injects_upstream_credentials(
     else:
         assert upstream.count() == 0
         assert parse_xml(response.content)[0].findtext("Code") == "20003"
+
+
+async def test_operational_endpoints_have_their_own_route_label(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    await client.get("/readyz")
+    await client.get("/metrics")
+    text = (await client.get("/metrics")).text
+    routes = {
+        labels.get("route") for name, labels, _ in metric_samples(text) if name == "gateway_requests_total"
+    }
+    assert {"/healthz", "/readyz", "/metrics"} <= routes

@@ -28,6 +28,7 @@ class Doctor:
     def __init__(self, app: Any, needle: str = "never") -> None:
         self.app, self.needle = app, needle
         self.gate: asyncio.Event | None = None
+        self.swap = (b">Home<", b">Hone<")
         self.calls: list[str] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,7 +40,7 @@ class Doctor:
 
         async def patched(message: Message) -> None:
             if doctored and message["type"] == "http.response.body":
-                message["body"] = message["body"].replace(b">Home<", b">Hone<")
+                message["body"] = message["body"].replace(*self.swap)
             if doctored and message["type"] == "http.response.start":
                 message["headers"] = [(k, v) for k, v in message["headers"] if k != b"content-length"]
             await send(message)
@@ -195,3 +196,24 @@ async def test_shadow_calls_beyond_the_bound_are_skipped_not_queued(
         await app.gateway_app.shadow.drain()
         after = shadow_counts((await client.get("/metrics")).text).get((ROUTE_LIST, "skipped"), 0)
     assert after - before == 3
+
+
+async def test_error_answers_are_shadowed_and_compared(
+    shadowed: tuple[Any, httpx.AsyncClient, Path], legacy: Doctor
+) -> None:
+    app, client, log = shadowed
+    missing = f"{LIST}/PN{'0' * 32}"
+    route = ROUTE_LIST + "/{Sid}"
+    before = shadow_counts((await client.get("/metrics")).text)
+    assert (await client.get(missing)).status_code == 404
+    legacy.needle, legacy.swap = "PN" + "1" * 32, (b"<Status>404<", b"<Status>400<")
+    assert (await client.get(f"{LIST}/PN{'1' * 32}")).status_code == 404
+    await app.gateway_app.shadow.drain()
+    after = shadow_counts((await client.get("/metrics")).text)
+    assert after.get((route, "same"), 0) - before.get((route, "same"), 0) == 1
+    assert after.get((route, "different"), 0) - before.get((route, "different"), 0) == 1
+    assert [call.split()[1] for call in legacy.calls] == [missing, f"{LIST}/PN{'1' * 32}"]
+    line = json.loads(log.read_text().splitlines()[-1])
+    assert line["differences"] == [
+        {"path": "/TwilioResponse/RestException/Status", "legacy": "400", "gateway": "404"}
+    ]

@@ -58,7 +58,11 @@ async def send_bytes(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(exc: GatewayError, scope: Scope, send: Send) -> tuple[int, str, bytes]:
+async def send_error(exc: GatewayError, scope: Scope, send: Send) -> None:
+    await answer_error(exc, scope, send)
+
+
+async def answer_error(exc: GatewayError, scope: Scope, send: Send) -> tuple[int, str, bytes]:
     """Answer with the legacy error; returns what was sent (status, content type, body)."""
     fmt = sniff_format(legacy.normalise_path(scope.get("path", "/")))
     obs.TRANSLATION_ERRORS.labels(type(exc).__name__).inc()
@@ -137,7 +141,7 @@ class GatewayApp:
             else:
                 raise NotFound()
         except GatewayError as exc:
-            answer = await send_error(exc, scope, send)
+            answer = await answer_error(exc, scope, send)
             if self.shadow is not None and self._shadowable(scope, path):
                 self._shadow(self.shadow, scope, answer)
         except Exception:

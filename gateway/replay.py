@@ -1,10 +1,12 @@
 """``python -m gateway replay FILE.har``: replay recorded legacy requests against a gateway and diff the
 answers semantically (:mod:`gateway.diff`).
 
-Credentials come from the environment (``REPLAY_ACCOUNT_SID``/``REPLAY_AUTH_TOKEN``; against the embedded
-sandbox they default to the sandbox's), never from the file. Without ``--against`` a fresh gateway on its
-sandbox is started in this process. Writes (POST/PUT/DELETE and ``_method`` overrides) are skipped unless
-``--allow-writes``; entries always replay one at a time in recorded order. Sids the target hands out in
+Credentials come from the environment (``REPLAY_ACCOUNT_SID``/``REPLAY_AUTH_TOKEN``, else
+``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN``; against the embedded sandbox they default to the sandbox's),
+never from the file. Without ``--against`` a fresh gateway on its sandbox is started in this process.
+Writes (POST/PUT/DELETE and ``_method`` overrides) are skipped unless ``--allow-writes``, and so is the
+verdict on a later read of the same resource whose answer differs: it reflects the write that did not
+happen. Entries always replay one at a time in recorded order. Sids the target hands out in
 place of recorded ones are learned from each answer and substituted into later requests, so a recorded
 create-then-fetch sequence replays against a fresh upstream.
 """
@@ -28,6 +30,10 @@ from . import diff, har
 
 SID = re.compile(r"\b(?:PN|CA|TK|AP)[0-9a-fA-F]{32}\b")
 WRITES = frozenset({"POST", "PUT", "DELETE"})
+ANY_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+SKIPPED_WRITE = "write not replayed without --allow-writes"
+AFTER_WRITE = "differs after a skipped write to the same resource"
+REPORTS = {".xml": "junit", ".html": "html", ".htm": "html"}
 
 
 @dataclass
@@ -35,7 +41,7 @@ class Result:
     index: int
     method: str
     path: str
-    skipped: bool = False
+    skipped: str | None = None
     error: str | None = None
     differences: list[diff.Difference] = field(default_factory=list)
 
@@ -45,7 +51,14 @@ class Result:
 
     @property
     def failed(self) -> bool:
-        return bool(self.differences) or self.error is not None
+        return not self.skipped and (bool(self.differences) or self.error is not None)
+
+
+def collection(path: str) -> str:
+    """The list a legacy path belongs to: format suffix and a trailing instance sid removed."""
+    path = re.sub(r"\.(xml|json|csv|html)$", "", path.rstrip("/"))
+    head, _, last = path.rpartition("/")
+    return head if ANY_SID.fullmatch(last) else path
 
 
 def is_write(request: dict[str, Any]) -> bool:
@@ -77,6 +90,7 @@ def replay(
 ) -> list[Result]:
     results: list[Result] = []
     sids = SidMap()
+    unreplayed: set[str] = set()
     with httpx.Client(base_url=base, auth=auth, transport=transport, timeout=60, trust_env=False) as client:
         for index, item in enumerate(entries, 1):
             request, recorded = item["request"], item["response"]
@@ -85,7 +99,8 @@ def replay(
             result = Result(index, request["method"], parts.path)
             results.append(result)
             if is_write(request) and not allow_writes:
-                result.skipped = True
+                result.skipped = SKIPPED_WRITE
+                unreplayed.add(collection(parts.path))
                 continue
             post = request.get("postData")
             headers = {"Content-Type": post["mimeType"]} if post else {}
@@ -99,18 +114,26 @@ def replay(
             expected = (recorded["status"], recorded["content"].get("mimeType", ""), expected_text.encode())
             actual = (response.status_code, response.headers.get("content-type", ""), response.content)
             result.differences = diff.compare(expected, actual, masks)
+            if result.differences and collection(parts.path) in unreplayed:
+                result.skipped = AFTER_WRITE
             sids.learn(expected_text, response.text)
     return results
 
 
 def summary(results: Sequence[Result]) -> str:
-    replayed = [r for r in results if not r.skipped]
-    failed = [r for r in replayed if r.failed]
-    lines = [
-        f"replayed {len(replayed)}, skipped {len(results) - len(replayed)} (writes), "
-        f"same {len(replayed) - len(failed)}, different {len(failed)}, "
-        f"differences {sum(len(r.differences) for r in results)}"
-    ]
+    writes = [r for r in results if r.skipped == SKIPPED_WRITE]
+    after = [r for r in results if r.skipped == AFTER_WRITE]
+    failed = [r for r in results if r.failed]
+    same = len(results) - len(writes) - len(after) - len(failed)
+    line = (
+        f"replayed {len(results) - len(writes)}, skipped {len(writes)} (writes), same {same}, "
+        f"different {len(failed)}, differences {sum(len(r.differences) for r in failed)}"
+    )
+    if after:
+        line += f"; skipped {len(after)} reads that differ after a skipped write"
+    lines = [line]
+    for result in after:
+        lines.append(f"{result.name} (skipped: {AFTER_WRITE})")
     for result in failed:
         lines.append(result.name)
         if result.error:
@@ -124,14 +147,15 @@ def junit(results: Sequence[Result]) -> bytes:
         "testsuite",
         name="gateway-replay",
         tests=str(len(results)),
-        failures=str(sum(1 for r in results if r.differences)),
-        errors=str(sum(1 for r in results if r.error)),
+        failures=str(sum(1 for r in results if r.failed and not r.error)),
+        errors=str(sum(1 for r in results if r.failed and r.error)),
         skipped=str(sum(1 for r in results if r.skipped)),
     )
     for result in results:
         case = ET.SubElement(suite, "testcase", classname="replay", name=result.name)
         if result.skipped:
-            ET.SubElement(case, "skipped", message="write not replayed without --allow-writes")
+            skipped = ET.SubElement(case, "skipped", message=result.skipped)
+            skipped.text = "\n".join(str(d) for d in result.differences) or None
         elif result.error:
             ET.SubElement(case, "error", message=result.error)
         elif result.differences:
@@ -175,10 +199,20 @@ def html_report(results: Sequence[Result]) -> bytes:
     return page.encode("utf-8")
 
 
+class UsageError(ValueError):
+    pass
+
+
 def credentials(embedded: bool) -> tuple[str, str] | None:
-    sid, token = os.environ.get("REPLAY_ACCOUNT_SID"), os.environ.get("REPLAY_AUTH_TOKEN")
-    if sid and token:
-        return sid, token
+    """REPLAY_* first, then (for another gateway) the Twilio helper libraries' TWILIO_* variables."""
+    prefixes = ("REPLAY",) if embedded else ("REPLAY", "TWILIO")
+    for prefix in prefixes:
+        sid, token = os.environ.get(f"{prefix}_ACCOUNT_SID"), os.environ.get(f"{prefix}_AUTH_TOKEN")
+        if sid and token:
+            return sid, token
+        if sid or token:
+            missing = f"{prefix}_AUTH_TOKEN" if sid else f"{prefix}_ACCOUNT_SID"
+            raise UsageError(f"{missing} is not set (its pair is)")
     if embedded:
         from .sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
@@ -189,8 +223,44 @@ def credentials(embedded: bool) -> tuple[str, str] | None:
     return None
 
 
+def target_base(against: str) -> str:
+    """The URL the recorded paths (``/2008-08-01/…``) are appended to."""
+    parts = urlsplit(against)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--against {against!r} must be an http(s) URL such as http://127.0.0.1:8080")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise UsageError(f"--against {against!r} must have no query, fragment or credentials")
+    prefix = parts.path.rstrip("/")
+    if prefix.endswith("/2008-08-01"):  # the base URL a legacy client is configured with
+        prefix = prefix[: -len("/2008-08-01")]
+    if "/2008-08-01/" in prefix + "/":
+        raise UsageError(
+            f"--against {against!r}: give the gateway's root URL (the recorded paths start with "
+            "/2008-08-01/), not a path inside the legacy API"
+        )
+    return f"{parts.scheme}://{parts.netloc}{prefix}"
+
+
+def report_kinds(paths: Sequence[str]) -> list[tuple[str, str]]:
+    kinds = []
+    for path in paths:
+        kind = REPORTS.get(os.path.splitext(path)[1].lower())
+        if kind is None:
+            raise UsageError(f"--report {path!r}: name a .xml file (JUnit) or an .html file (HTML report)")
+        kinds.append((path, kind))
+    return kinds
+
+
 def main(args: argparse.Namespace) -> int:
     try:
+        reports = report_kinds(args.report)
+        base = target_base(args.against) if args.against else None
+        auth = credentials(embedded=base is None)
+        if auth is None:
+            raise UsageError(
+                "set REPLAY_ACCOUNT_SID and REPLAY_AUTH_TOKEN (or TWILIO_ACCOUNT_SID and "
+                "TWILIO_AUTH_TOKEN) to replay --against another gateway"
+            )
         masks = diff.Masks(([] if args.no_default_masks else list(diff.DEFAULT_MASKS)) + list(args.mask))
         entries = [
             e for e in har.load(args.har) if urlsplit(e["request"]["url"]).path.startswith("/2008-08-01/")
@@ -198,20 +268,15 @@ def main(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 2
-    auth = credentials(embedded=args.against is None)
-    if auth is None:
-        print("replay: set REPLAY_ACCOUNT_SID and REPLAY_AUTH_TOKEN for --against", file=sys.stderr)
-        return 2
-    if args.against:
-        results = replay(entries, args.against, auth, masks, args.allow_writes)
+    if base is not None:
+        results = replay(entries, base, auth, masks, args.allow_writes)
     else:
         from .__main__ import embedded_gateway
 
-        with embedded_gateway() as base:
-            results = replay(entries, base, auth, masks, args.allow_writes)
+        with embedded_gateway() as embedded:
+            results = replay(entries, embedded, auth, masks, args.allow_writes)
     print(summary(results))
-    for path in args.report:
-        data = html_report(results) if path.endswith((".html", ".htm")) else junit(results)
+    for path, kind in reports:
         with open(path, "wb") as handle:
-            handle.write(data)
+            handle.write(html_report(results) if kind == "html" else junit(results))
     return 1 if any(result.failed for result in results) else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,14 +126,17 @@ def _region(value: str) -> str:
     return region
 
 
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        lowered = value.strip().lower()
-        if lowered not in options:
-            raise ValueError("must be one of " + ", ".join(options))
-        return lowered
+class _choice:
+    """One of a fixed set of words (case-insensitive); ``options`` feeds the CLI help."""
 
-    return parse
+    def __init__(self, *options: str) -> None:
+        self.options = options
+
+    def __call__(self, value: str) -> str:
+        lowered = value.strip().lower()
+        if lowered not in self.options:
+            raise ValueError("must be one of " + ", ".join(self.options))
+        return lowered
 
 
 def _secret(value: str) -> Secret | None:
@@ -172,7 +176,9 @@ class Spec:
 SPECS: tuple[Spec, ...] = (
     Spec("host", str, "127.0.0.1", "Address to bind."),
     Spec("port", _port, "8080", "Port to bind."),
-    Spec("workers", _positive_int, "1", "Worker processes (uvicorn)."),
+    Spec("workers", _positive_int, "1", "Worker processes (uvicorn); one per CPU core."),
+    Spec("ssl_certfile", _text, "", "Serve HTTPS with this PEM certificate (chain); needs --ssl-keyfile."),
+    Spec("ssl_keyfile", _text, "", "PEM private key of --ssl-certfile."),
     Spec("upstream", _url, "https://api.twilio.com", "Base URL of the 2010-04-01 API."),
     Spec("trunking_upstream", _url, "https://trunking.twilio.com", "Base URL of Trunking v1."),
     Spec(
@@ -205,10 +211,22 @@ SPECS: tuple[Spec, ...] = (
     Spec("max_body_bytes", _positive_int, "1048576", "Largest request body (413 above)."),
     Spec("max_url_bytes", _positive_int, "8192", "Longest request URL (414 above)."),
     Spec("max_header_bytes", _positive_int, "16384", "Largest request header block (431 above)."),
+    Spec(
+        "gzip_min_bytes",
+        _non_negative_int,
+        "4096",
+        "Gzip answers of at least this many bytes for clients that accept gzip (0: never).",
+    ),
     Spec("phone_region", _region, "US", "Region for numbers written without a country code."),
     Spec("log_level", _choice("debug", "info", "warning", "error"), "info", "Log level."),
     Spec("log_format", _choice("json", "text"), "json", "Access and error log format."),
     Spec("access_log", _bool, "true", "One access-log line per request."),
+    Spec(
+        "otel",
+        _bool,
+        "false",
+        "Export OpenTelemetry traces (needs the otel extra; exporter set by the OTEL_* variables).",
+    ),
     Spec(
         "upstream_account_sid",
         _text,
@@ -247,6 +265,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     upstream: str = "https://api.twilio.com"
     trunking_upstream: str = "https://trunking.twilio.com"
     legacy_upstream: str | None = None
@@ -269,10 +289,12 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_url_bytes: int = 8192
     max_header_bytes: int = 16384
+    gzip_min_bytes: int = 4096
     phone_region: str = "US"
     log_level: str = "info"
     log_format: str = "json"
     access_log: bool = True
+    otel: bool = False
     upstream_account_sid: str | None = None
     upstream_auth_token: Secret | None = None
     client_credentials: tuple[tuple[str, Secret], ...] = field(default=())
@@ -324,6 +346,14 @@ class Settings:
             raise ConfigError("GATEWAY_HEALTH_PORT", "needs GATEWAY_WORKERS=1 (metrics are per process)")
         if self.health_port is not None and self.health_port == self.port != 0:
             raise ConfigError("GATEWAY_HEALTH_PORT", "must differ from GATEWAY_PORT")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ConfigError("GATEWAY_SSL_KEYFILE", "HTTPS needs both GATEWAY_SSL_CERTFILE and the key")
+        for env, path in (
+            ("GATEWAY_SSL_CERTFILE", self.ssl_certfile),
+            ("GATEWAY_SSL_KEYFILE", self.ssl_keyfile),
+        ):
+            if path and not os.path.isfile(path):
+                raise ConfigError(env, f"{path!r} is not a readable file")
         if self.connect_timeout > self.total_timeout or self.read_timeout > self.total_timeout:
             raise ConfigError("GATEWAY_TOTAL_TIMEOUT", "must not be shorter than the other timeouts")
 

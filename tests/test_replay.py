@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.__main__ import main
+from gateway import replay as replay_module
+from gateway.__main__ import embedded_gateway, main
 from gateway.app import create_app
 from gateway.replay import SidMap, is_write
 from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, serving
@@ -58,12 +59,59 @@ def test_a_recorded_session_replays_with_zero_differences(
     assert "same 14" in page.read_text()
 
 
-def test_without_allow_writes_writes_are_skipped(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = run(str(recorded))
+def test_without_allow_writes_writes_are_skipped(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "junit.xml"
+    status = run(str(recorded), "--report", str(junit))
     out = capsys.readouterr().out
-    # The reads that depended on state the skipped writes would have made now differ.
-    assert "replayed 8, skipped 6 (writes)" in out.splitlines()[0]
-    assert status == 1
+    # The reads of the caller ids after the first skipped create cannot agree: reported as skipped too.
+    assert out.splitlines()[0] == (
+        "replayed 8, skipped 6 (writes), same 1, different 0, differences 0;"
+        " skipped 7 reads that differ after a skipped write"
+    )
+    assert status == 0
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("skipped"), suite.get("failures")) == ("14", "13", "0")
+    messages = {case.find("skipped").get("message") for case in suite if case.find("skipped") is not None}
+    assert messages == {"write not replayed without --allow-writes", replay_module.AFTER_WRITE}
+
+
+def test_a_read_of_another_resource_after_a_skipped_write_still_counts(tmp_path: Path) -> None:
+    document = {"log": {"entries": []}}
+    created = f"{PREFIX}/OutgoingCallerIds"
+    entries = [
+        ("POST", created, 200, "<TwilioResponse/>"),
+        ("GET", f"{PREFIX}/Trunks/TK{'1' * 32}/PhoneNumbers/PN{'2' * 32}", 200, "<TwilioResponse/>"),
+    ]
+    for method, path, status, text in entries:
+        document["log"]["entries"].append(
+            {
+                "request": {"method": method, "url": "http://gw.test" + path, "queryString": []},
+                "response": {"status": status, "content": {"mimeType": "application/xml", "text": text}},
+            }
+        )
+    results = replay_module.replay(
+        document["log"]["entries"],
+        "http://target.test",
+        (ACCOUNT, TOKEN),
+        replay_module.diff.Masks(),
+        False,
+        httpx.MockTransport(lambda request: httpx.Response(404, text="<TwilioResponse/>")),
+    )
+    assert [bool(r.skipped) for r in results] == [True, False]
+    assert results[1].failed
+
+
+def test_collection_of_a_path() -> None:
+    assert (
+        replay_module.collection(f"{PREFIX}/OutgoingCallerIds/PN{'a' * 32}.csv")
+        == f"{PREFIX}/OutgoingCallerIds"
+    )
+    assert replay_module.collection(f"{PREFIX}/OutgoingCallerIds.json") == f"{PREFIX}/OutgoingCallerIds"
+    assert (
+        replay_module.collection(f"{PREFIX}/OutgoingCallerIds/PN123") == f"{PREFIX}/OutgoingCallerIds/PN123"
+    )
 
 
 def doctor(source: Path, target: Path) -> None:
@@ -118,12 +166,81 @@ def test_user_masks_hide_a_difference(
     assert status == 1
 
 
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("REPLAY_ACCOUNT_SID", "REPLAY_AUTH_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
 def test_credentials_come_from_the_environment_for_other_targets(
-    recorded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    recorded: Path, no_credentials: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("REPLAY_ACCOUNT_SID", raising=False)
     assert run(str(recorded), "--against", "http://127.0.0.1:9") == 2
-    assert "REPLAY_ACCOUNT_SID" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "REPLAY_ACCOUNT_SID" in err and "TWILIO_ACCOUNT_SID" in err
+
+
+def test_twilio_helper_library_variables_are_accepted(no_credentials: pytest.MonkeyPatch) -> None:
+    no_credentials.setenv("TWILIO_ACCOUNT_SID", "AC" + "f" * 32)
+    no_credentials.setenv("TWILIO_AUTH_TOKEN", "twilio-token")
+    assert replay_module.credentials(embedded=False) == ("AC" + "f" * 32, "twilio-token")
+    assert replay_module.credentials(embedded=True) == (ACCOUNT, TOKEN)  # a real account is not the sandbox's
+    no_credentials.setenv("REPLAY_ACCOUNT_SID", "AC" + "e" * 32)
+    no_credentials.setenv("REPLAY_AUTH_TOKEN", "replay-token")
+    assert replay_module.credentials(embedded=False) == ("AC" + "e" * 32, "replay-token")
+
+
+def test_half_a_credential_pair_is_refused(
+    recorded: Path, no_credentials: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_credentials.setenv("TWILIO_ACCOUNT_SID", "AC" + "f" * 32)
+    assert run(str(recorded), "--against", "http://127.0.0.1:9") == 2
+    assert "TWILIO_AUTH_TOKEN is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/2008-08-01", "/2008-08-01/"])
+def test_against_takes_the_root_or_the_legacy_base_url(
+    recorded: Path, suffix: str, no_credentials: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_credentials.setenv("REPLAY_ACCOUNT_SID", ACCOUNT)
+    no_credentials.setenv("REPLAY_AUTH_TOKEN", TOKEN)
+    with embedded_gateway() as base:
+        status = run(str(recorded), "--allow-writes", "--against", base + suffix)
+    assert capsys.readouterr().out.startswith("replayed 14, skipped 0 (writes), same 14, different 0")
+    assert status == 0
+
+
+def test_against_a_prefix_is_where_the_recorded_paths_go() -> None:
+    assert replay_module.target_base("https://proxy.test/legacy/") == "https://proxy.test/legacy"
+    assert replay_module.target_base("https://proxy.test/legacy/2008-08-01") == "https://proxy.test/legacy"
+
+
+@pytest.mark.parametrize(
+    ("against", "message"),
+    [
+        ("http://127.0.0.1:9/2008-08-01/Accounts", "not a path inside the legacy API"),
+        ("127.0.0.1:8080", "must be an http(s) URL"),
+        ("http://u:p@127.0.0.1:8080", "no query, fragment or credentials"),
+    ],
+)
+def test_against_with_a_wrong_url_is_refused_clearly(
+    recorded: Path, against: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(str(recorded), "--against", against) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_report_kind_follows_the_extension_and_others_are_refused(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "report.txt"
+    assert run(str(recorded), "--report", str(text)) == 2
+    assert "--report" in capsys.readouterr().err and not text.exists()
+    junit, page = tmp_path / "JUNIT.XML", tmp_path / "report.htm"
+    assert run(str(recorded), "--allow-writes", "--report", str(junit), "--report", str(page)) == 0
+    assert ET.parse(junit).getroot().tag == "testsuite"
+    assert page.read_text().startswith("<!DOCTYPE html>")
 
 
 def test_requests_carry_the_environments_credentials_not_the_files(

@@ -1,18 +1,25 @@
-"""What recording (--record) and shadow reads (--shadow-legacy-upstream) cost the primary request.
+"""What recording (--record), shadow reads (--shadow-legacy-upstream) and gzip cost the primary request.
 
-    python bench/overhead.py [--duration 5] [--rounds 3] [--out bench/results]
+    python bench/overhead.py [--duration 5] [--rounds 3] [--out bench/results] [--only observers|gzip]
 
 Same zero-cost nginx upstream as bench/run.py. Runs the translated fetch through: the gateway as
 is; the gateway writing every exchange to a HAR file; the gateway shadowing every GET (sample 1.0) to
 a zero-cost legacy provider (nginx answering with the plain gateway's own answer, so every comparison
 agrees). Reports requests/s, p50 and p99 for each at concurrency 1 and 16, and each variant's ratio to
-the plain gateway in the same run.
+the plain gateway in the same run (overhead.md).
+
+Gzip (gzip.md): a gateway with compression off (GATEWAY_GZIP_MIN_BYTES=0) and one with the default
+threshold, each asked for the fetch (below the threshold) and the 1000-item list, by a client that does
+not send Accept-Encoding and by one that sends "gzip"; ratios against compression off in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,10 +49,19 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--only", choices=("observers", "gzip"), default=None)
     args = parser.parse_args()
     run.ensure_tools()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.only != "gzip":
+        observers(args, out)
+    if args.only != "observers":
+        compression(args, out)
+    return 0
+
+
+def observers(args: argparse.Namespace, out: Path) -> None:
     legacy, _, method = run.SCENARIOS["fetch"]
     rows: list[run.Row] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,7 +121,103 @@ def main() -> int:
     text = "\n".join(lines) + f"\n\nHAR entries written during the run: {recorded}\n"
     (out / "overhead.md").write_text(text)
     print(text)
-    return 0
+
+
+_REQUESTS = re.compile(r"(\d+) requests in")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_gzip(
+    url: str, concurrency: int, seconds: int, accept: str | None, pid: int
+) -> tuple[float, float, float, float]:
+    """run.wrk with an Accept-Encoding header; also the gateway's CPU milliseconds per request."""
+    headers = {"Authorization": run.AUTH, "Accept-Encoding": accept or "identity"}
+    probe = httpx.get(url, headers=headers)
+    assert probe.status_code == 200, probe.text[:200]
+    zipped = probe.headers.get("content-encoding") == "gzip"
+    assert zipped == (accept == "gzip" and len(probe.content) >= 4096)
+    command = ["wrk", "-t", "1", "-c", str(concurrency), "-d", f"{seconds}s", "--latency"]
+    command += ["-H", f"Authorization: {run.AUTH}", "-H", f"Accept-Encoding: {accept or 'identity'}", url]
+    before = cpu_seconds(pid)
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    used = cpu_seconds(pid) - before
+    if "Non-2xx" in result.stdout:
+        raise RuntimeError(f"wrk saw errors for {url}:\n{result.stdout}")
+    latency = {pct: float(v) * run._UNIT[unit] for pct, v, unit in run._LATENCY.findall(result.stdout)}
+    requests = int(_REQUESTS.findall(result.stdout)[0])
+    rps = float(run._RPS.findall(result.stdout)[0])
+    return rps, latency["50"], latency["99"], used * 1000 / max(requests, 1)
+
+
+CASES = (("off", None), ("on", None), ("on", "gzip"))
+LABELS = {
+    ("off", None): "`GATEWAY_GZIP_MIN_BYTES=0`, identity",
+    ("on", None): "default (4096), identity",
+    ("on", "gzip"): "default (4096), gzip",
+}
+
+
+def compression(args: argparse.Namespace, out: Path) -> None:
+    """Rounds interleave the three cases, so drift on a shared machine hits them alike."""
+    results: dict[tuple[str, int, str, str | None], list[tuple[float, float, float, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        static.write_bodies(root)
+        ports = {name: run.free_port() for name in ("upstream", "off", "on")}
+        nginx = static.start_upstream(root, ports["upstream"])
+        try:
+            run.wait_http(f"http://127.0.0.1:{ports['upstream']}/")
+            commands = []
+            for name, threshold in (("off", "0"), ("on", "4096")):
+                command, env = run.gateway_command(ports[name], ports["upstream"], 1)
+                commands.append(run.process(command, {**env, "GATEWAY_GZIP_MIN_BYTES": threshold}))
+            with commands[0] as off, commands[1] as on:
+                pids = {"off": off.pid, "on": on.pid}
+                for name in ("off", "on"):
+                    run.wait_http(f"http://127.0.0.1:{ports[name]}/healthz")
+                for scenario in ("fetch", "list1000"):
+                    legacy = run.SCENARIOS[scenario][0]
+                    for concurrency in (1, 16):
+                        for gateway, accept in CASES:
+                            url = f"http://127.0.0.1:{ports[gateway]}{legacy}"
+                            wrk_gzip(url, concurrency, 2, accept, pids[gateway])  # warm-up
+                        for _ in range(args.rounds):
+                            for gateway, accept in CASES:
+                                url = f"http://127.0.0.1:{ports[gateway]}{legacy}"
+                                row = wrk_gzip(url, concurrency, args.duration, accept, pids[gateway])
+                                results.setdefault((scenario, concurrency, gateway, accept), []).append(row)
+                                print(scenario, concurrency, gateway, accept, row, flush=True)
+                sizes = {
+                    accept: httpx.get(
+                        f"http://127.0.0.1:{ports['on']}{run.SCENARIOS['list1000'][0]}",
+                        headers={"Authorization": run.AUTH, "Accept-Encoding": accept},
+                    ).num_bytes_downloaded
+                    for accept in ("identity", "gzip")
+                }
+        finally:
+            nginx.terminate()
+            nginx.wait(10)
+    lines = [
+        "| answer | gateway, Accept-Encoding | c | req/s | p50 ms | p99 ms | CPU ms/request | req/s ÷ off |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (scenario, c, gateway, accept), runs in results.items():
+        rps, p50, p99, cpu = (statistics.median(r[i] for r in runs) for i in range(4))
+        base = statistics.median(r[0] for r in results[(scenario, c, "off", None)])
+        cells = [scenario, LABELS[(gateway, accept)], str(c), f"{rps:,.0f}", f"{p50:.2f}", f"{p99:.2f}"]
+        lines.append("| " + " | ".join(cells) + f" | {cpu:.3f} | {rps / base:.3f} |")
+    text = "\n".join(lines) + (
+        f"\n\nThe 1000-item list: {sizes['identity']:,} bytes on the wire without gzip, "
+        f"{sizes['gzip']:,} with gzip.\n"
+    )
+    (out / "gzip.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -310,6 +310,10 @@ def serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     try:
         settings = Settings.load(env, overrides)
+        if settings.otel:
+            from .tracing import require
+
+            require()
     except ConfigError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2

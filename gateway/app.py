@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import legacy, render, resources
 from . import observability as obs
+from .compression import compressed
 from .document import Problem
 from .errors import GatewayError, MethodNotAllowed, NotFound
 from .har import HarWriter, RecordMiddleware
@@ -29,6 +30,7 @@ from .resources import LEGACY_PREFIX
 from .service import Gateway
 from .settings import Settings
 from .shadow import Shadow
+from .tracing import traced
 from .upstream import Upstream
 
 log = logging.getLogger("gateway.app")
@@ -266,8 +268,9 @@ def create_app(
     *,
     shadow_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Any:
-    """The full stack: limits inside the exchange middleware, so every answer gets a request id, and
-    the HAR recorder outside both, so it records exactly what the client saw."""
+    """The full stack: limits inside the exchange middleware, so every answer gets a request id, the
+    HAR recorder outside both, so it records exactly what the client saw, and gzip outermost, so the
+    recorder and the replay diff see the legacy document itself."""
     recorder = HarWriter(settings.record, settings.record_max_bytes) if settings.record else None
     app = GatewayApp(settings, transport, shadow_transport=shadow_transport, recorder=recorder)
     limited = LimitMiddleware(
@@ -277,9 +280,10 @@ def create_app(
         max_url=settings.max_url_bytes,
         max_headers=settings.max_header_bytes,
     )
-    stack: Any = ExchangeMiddleware(limited, log=settings.access_log)
+    stack: Any = ExchangeMiddleware(traced(limited, settings.otel), log=settings.access_log)
     if recorder is not None:
         stack = RecordMiddleware(stack, recorder)
+    stack = compressed(stack, settings.gzip_min_bytes)
     stack.gateway_app = app
     return stack
 

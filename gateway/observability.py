@@ -78,6 +78,11 @@ class Exchange:
     upstream_calls: int = 0
     upstream_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+    endpoint: str | None = None
+    trace_headers: dict[str, str] | None = None
+    """The client's W3C trace context, sent on upstream calls (gateway/tracing.py)."""
+    trace: Any = None
+    """With OpenTelemetry on: (tracer, server span)."""
 
 
 CURRENT: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("gateway_exchange", default=None)

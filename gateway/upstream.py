@@ -23,6 +23,7 @@ import httpx
 import orjson
 
 from . import observability as obs
+from . import tracing
 from .errors import (
     BadGateway,
     GatewayTimeout,
@@ -175,7 +176,10 @@ class Upstream:
             content = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         deadline = time.monotonic() + self.settings.total_timeout
-        return await self._attempts(self.breakers[host], method, url, endpoint, sent, content, deadline)
+        with tracing.upstream_span(host, method, endpoint, sent) as span:
+            reply = await self._attempts(self.breakers[host], method, url, endpoint, sent, content, deadline)
+            span.answered(reply.status)
+        return reply
 
     async def _attempts(
         self,

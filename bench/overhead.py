@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -49,15 +50,17 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "results"))
-    parser.add_argument("--only", choices=("observers", "gzip"), default=None)
+    parser.add_argument("--only", choices=("observers", "gzip", "gzip-cpu"), default=None)
     args = parser.parse_args()
     run.ensure_tools()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.only != "gzip":
+    if args.only in (None, "observers"):
         observers(args, out)
-    if args.only != "observers":
+    if args.only in (None, "gzip"):
         compression(args, out)
+    if args.only in (None, "gzip", "gzip-cpu"):
+        compression_cpu(out)
     return 0
 
 
@@ -218,6 +221,100 @@ def compression(args: argparse.Namespace, out: Path) -> None:
     )
     (out / "gzip.md").write_text(text)
     print(text)
+
+
+def compression_cpu(out: Path) -> None:
+    """The compression layer alone, in process: CPU µs per answer for a fixed legacy body, through
+    nothing, through the layer for a client without gzip, and through it for a gzip client. Cases are
+    interleaved, best of 7 rounds (process CPU time, so other load on the machine matters less)."""
+    import asyncio
+
+    from gateway.app import create_app
+    from gateway.compression import compressed
+    from gateway.sandbox import SandboxConfig, create_sandbox
+    from gateway.settings import Settings
+
+    account, token = "AC" + "a" * 32, "0" * 32
+    sandbox = create_sandbox(
+        SandboxConfig(accounts={account: token}, incoming_numbers=1, seed_caller_ids=1000)
+    )
+    gateway = create_app(
+        Settings(upstream="http://s.test", trunking_upstream="http://s.test", gzip_min_bytes=0),
+        httpx.ASGITransport(app=sandbox),
+    )
+    base = f"/2008-08-01/Accounts/{account}/OutgoingCallerIds"
+
+    async def bodies() -> dict[str, bytes]:
+        async with (
+            gateway.gateway_app.lifespan(),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=gateway), base_url="http://g", auth=(account, token)
+            ) as client,
+        ):
+            listing = await client.get(base, params={"num": 1000})
+            sid = re.findall(r"PN[0-9a-f]{32}", listing.text)[0]
+            fetched = await client.get(f"{base}/{sid}")
+            return {"fetch": fetched.content, "list1000": listing.content}
+
+    documents = asyncio.run(bodies())
+
+    def fixed(body: bytes) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            headers = [(b"content-type", b"application/xml"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        return app
+
+    async def nothing(message: Any) -> None:
+        return None
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    def scope(accept: bytes) -> dict[str, Any]:
+        return {"type": "http", "method": "GET", "path": "/", "headers": [(b"accept-encoding", accept)]}
+
+    async def per_answer(app: Any, accept: bytes, count: int) -> float:
+        started = time.process_time()
+        for _ in range(count):
+            await app(scope(accept), receive, nothing)
+        return (time.process_time() - started) / count * 1e6
+
+    lines = [
+        "| answer | bytes | no layer µs | layer, client without gzip µs | layer, gzip client, under the"
+        " threshold µs | layer, gzip client, compressed µs | gzip bytes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, body in documents.items():
+        count = 3000 if len(body) < 10_000 else 60
+        cases = {
+            "none": (fixed(body), b"identity"),
+            "identity": (compressed(fixed(body), 4096), b"identity"),
+            "under": (compressed(fixed(body), len(body) + 1), b"gzip"),
+            "gzip": (compressed(fixed(body), 1), b"gzip"),
+        }
+        best = {case: float("inf") for case in cases}
+        for _ in range(7):
+            for case, (app, accept) in cases.items():
+                best[case] = min(best[case], asyncio.run(per_answer(app, accept, count)))
+        size = len(gzip_bytes(body))
+        lines.append(
+            f"| {name} | {len(body):,} | {best['none']:.1f} | {best['identity']:.1f} | {best['under']:.1f} |"
+            f" {best['gzip']:.1f} | {size:,} |"
+        )
+    text = "\n".join(lines) + "\n"
+    (out / "gzip-cpu.md").write_text(text)
+    print(text)
+
+
+def gzip_bytes(body: bytes) -> bytes:
+    import zlib
+
+    from gateway.compression import LEVEL
+
+    compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return compressor.compress(body) + compressor.flush()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Gzip for clients that accept it: Starlette's ``GZipMiddleware`` (pure ASGI) with the gateway's choices.
 
-Answers of at least ``GATEWAY_GZIP_MIN_BYTES`` are compressed when the client's ``Accept-Encoding``
-admits gzip; ``Vary: Accept-Encoding`` goes on every answer that size; bodies from 128 KiB up are
-compressed in a worker thread, so a 1000-item list does not hold the event loop. Level 1: on a
+Answers of at least ``GATEWAY_GZIP_MIN_BYTES`` are compressed, with ``Vary: Accept-Encoding``, when the
+client's ``Accept-Encoding`` admits gzip; bodies from 128 KiB up are compressed in a worker thread, so a
+1000-item list does not hold the event loop. A client that does not ask for gzip bypasses the layer
+(Starlette's would still wrap the answer, about 12 µs, only to add ``Vary``; an identity answer without
+it is harmless to a cache, since every client can read it). Level 1: on a
 1000-item list (330 KB of XML) it gives 10 % of the size in 2.5 ms, where level 6 gives 8 % in 6.9 ms
 (docs/performance.md). A threshold of 0 turns compression off and leaves the stack without this layer.
 """
@@ -39,11 +41,10 @@ class Compression:
         self.gzip = GZipMiddleware(app, minimum_size=min_bytes, compresslevel=LEVEL)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            accepted = header(scope, b"accept-encoding")
-            if accepted and refuses_gzip(accepted):
-                scope = dict(scope)
-                scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+        accepted = header(scope, b"accept-encoding") if scope["type"] == "http" else None
+        if accepted is None or "gzip" not in accepted.lower() or refuses_gzip(accepted):
+            await self.app(scope, receive, send)
+            return
         await self.gzip(scope, receive, send)
 
 

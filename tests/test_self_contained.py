@@ -1,7 +1,8 @@
 """Everything the project needs lives in the repository: nothing reads, names or links a folder beside it.
 
-Two checks. A scan of every text file for paths that leave the repository (``..`` chains that climb
-above the root, absolute paths of a checkout's surroundings, ``parent.parent.parent``-style climbs).
+Two checks. A scan of every text file for paths that leave the repository: ``..`` chains that climb
+above the root, ``parent.parent.parent``-style climbs, the absolute path of any folder the checkout
+sits in, home directories, and names of whatever happens to sit beside the checkout.
 And a real run: the repository is copied into a folder with a decoy sibling next to it, a sample of the
 suite runs there under an audit hook (``sys.addaudithook``) that records every file opened or listed,
 and any path outside the copy (other than Python's own installation and temporary files) fails.
@@ -26,7 +27,32 @@ TEXT_SUFFIXES = {".py", ".md", ".toml", ".yaml", ".yml", ".json", ".xml", ".html
 
 CLIMB = re.compile(r"(?:\.\./)+[\w.-]*")
 PARENTS = re.compile(r"(?:\.parent){3,}|\.parents\[[2-9]\]")
-OUTSIDE_NAMES = re.compile(r"(?<![\w.-])(?:/work/|/home/\w+/|shared/(?:reference|seeds)\b)")
+HOME = re.compile(r"(?<![\w.-])/home/\w+/")
+SYSTEM = {"/tmp", "/home", "/root", "/var", "/opt", "/srv", "/mnt", "/usr"}
+
+
+def surroundings(root: Path) -> re.Pattern[str]:
+    """The folders containing the checkout (as absolute paths, system ones excepted) and the things
+    beside them, by relative name (``sibling/child`` for every child that exists there; other
+    checkouts excepted)."""
+    around = [a for a in root.parents if str(a) != "/" and str(a) not in SYSTEM]
+    folders = [str(a) + "/" for a in around]
+    names = []
+    for folder in around or [root.parent]:
+        for sibling in sorted(folder.iterdir()):
+            if sibling in (root, *root.parents) or not sibling.is_dir() or sibling.name.startswith("."):
+                continue
+            if (sibling / ".git").exists():  # another checkout: its names are this project's names
+                continue
+            names += [f"{sibling.name}/{child.name}" for child in sibling.iterdir() if len(child.name) > 2]
+    alternatives = [re.escape(folder) for folder in folders]
+    alternatives += [re.escape(name) + r"(?![\w-])" for name in sorted(names, key=len, reverse=True)]
+    if not alternatives:
+        return re.compile(r"(?!)")
+    return re.compile(rf"(?<![\w.-])(?:{'|'.join(alternatives)})")
+
+
+OUTSIDE = surroundings(ROOT)
 
 
 def repository_files() -> list[Path]:
@@ -49,7 +75,8 @@ def leaves_root(source: Path, relative: str) -> bool:
 
 def offences(path: Path, text: str) -> list[str]:
     found = [m.group(0) for m in CLIMB.finditer(text) if leaves_root(path, m.group(0))]
-    found += [m.group(0) for m in OUTSIDE_NAMES.finditer(text)]
+    found += [m.group(0) for m in HOME.finditer(text)]
+    found += [m.group(0) for m in OUTSIDE.finditer(text)]
     if path.suffix == ".py":
         found += [m.group(0) for m in PARENTS.finditer(text)]
     return found
@@ -73,11 +100,18 @@ def test_no_file_names_a_path_outside_the_repository() -> None:
 
 def test_the_scan_catches_each_kind_of_escape(tmp_path: Path) -> None:
     source = ROOT / "tests" / "example.py"
-    assert offences(source, 'open("../../shared/reference/x.json")')
+    assert offences(source, 'open("../../elsewhere/reference/x.json")')
     assert offences(source, "ROOT = Path(__file__).parent.parent.parent")
-    assert offences(source, 'SPECS = "/work/main/specs"')
+    assert offences(source, f'SPECS = "{ROOT.parent}/other-checkout/specs"')
+    assert offences(source, "# copied from /home/someone/notes")
     assert offences(ROOT / "docs" / "x.md", "[spec](../../other/spec.md)")
     assert not offences(ROOT / "docs" / "x.md", "[README](../README.md)")
+    checkout = tmp_path / "checkout"
+    (tmp_path / "beside" / "reference").mkdir(parents=True)
+    checkout.mkdir()
+    pattern = surroundings(checkout)
+    assert pattern.search("the specs are in beside/reference/")
+    assert not pattern.search("gateway/sandbox/specs and fixtures/reference")
     assert not offences(source, "ROOT = Path(__file__).resolve().parent.parent")
 
 
@@ -128,7 +162,7 @@ def test_a_copy_with_nothing_beside_it_reads_only_itself(tmp_path: Path) -> None
     outside = tmp_path / "outside"
     repo = outside / "checkout"
     copy_repository(repo)
-    decoy = outside / "shared" / "reference"  # what a stray "../shared/reference" would find
+    decoy = outside / "beside" / "reference"  # what a stray "../beside/reference" would find
     decoy.mkdir(parents=True)
     (decoy / "twilio_api_v2010.outgoing_caller_ids.json").write_text("{}")
     report = tmp_path / "opened.json"

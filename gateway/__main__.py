@@ -32,12 +32,14 @@ from .settings import (
     _fraction,
     _non_negative_int,
     _non_negative_seconds,
+    _opt_port,
     _opt_url,
     _port,
     _positive_int,
     _region,
     _seconds,
     _secret,
+    _text,
     _url,
 )
 
@@ -92,8 +94,11 @@ as skipped, and so are later reads whose answers differ because a skipped write 
 """
 
 METAVARS: dict[object, str] = {
+    str: "ADDRESS",
+    _text: "FILE",
     _bool: "true|false",
     _port: "PORT",
+    _opt_port: "PORT",
     _positive_int: "N",
     _non_negative_int: "N",
     _seconds: "SECONDS",
@@ -105,9 +110,10 @@ METAVARS: dict[object, str] = {
     _secret: "TOKEN",
     _credential_pairs: "SID:TOKEN,...",
 }
-NAMED_METAVARS = {"host": "ADDRESS", "upstream_account_sid": "SID"}
+NAMED_METAVARS = {"upstream_account_sid": "SID"}
 RANGES: dict[object, str] = {
     _port: "0 to 65535",
+    _opt_port: "0 to 65535",
     _positive_int: "a whole number, at least 1",
     _non_negative_int: "a whole number, at least 0",
     _seconds: "seconds, above 0",
@@ -131,7 +137,7 @@ def describe(spec: Spec) -> tuple[str, str]:
         metavar = "|".join(spec.parse.options)
         allowed = "one of " + ", ".join(spec.parse.options)
     else:
-        metavar = NAMED_METAVARS.get(spec.name) or METAVARS.get(spec.parse) or "FILE"
+        metavar = NAMED_METAVARS.get(spec.name) or METAVARS.get(spec.parse) or "VALUE"
         allowed = "true or false; the bare flag means true" if spec.parse is _bool else RANGES.get(spec.parse)
     default = spec.default or "unset"
     parts = [spec.help, f"Allowed: {allowed}." if allowed else "", f"Default: {default}.", f"[{spec.env}]"]

@@ -52,6 +52,7 @@ def test_serve_help_gives_each_flag_its_meaning_default_and_variable(
     assert "--log-level debug|info|warning|error" in text
     assert "--access-log [true|false]" in text and "the bare flag means true" in text
     assert "Allowed: 0 to 65535" in text  # ports
+    assert " VALUE " not in text[text.index("options:") :]  # every kind of setting has its own metavar
 
 
 def test_every_serve_action_has_help_with_a_default() -> None:
@@ -140,6 +141,16 @@ def test_serves_https_with_its_own_certificate(tmp_path: Path) -> None:
             assert health.status_code == 200
             listing = client.get(f"https://127.0.0.1:{port}/2008-08-01/Accounts/{ACCOUNT}/OutgoingCallerIds")
             assert listing.status_code == 200 and b"<OutgoingCallerIds" in listing.content
+        check = subprocess.run(  # the container's health check follows the settings to HTTPS
+            [sys.executable, "-m", "gateway.health"],
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "GATEWAY_PORT": str(port), "GATEWAY_SSL_CERTFILE": str(cert)}
+            | {"GATEWAY_SSL_KEYFILE": str(key)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert check.returncode == 0, check.stderr
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)  # no plain HTTP on that port
     finally:

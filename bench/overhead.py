@@ -1,6 +1,7 @@
 """What recording (--record), shadow reads (--shadow-legacy-upstream) and gzip cost the primary request.
 
-    python bench/overhead.py [--duration 5] [--rounds 3] [--out bench/results] [--only observers|gzip]
+    python bench/overhead.py [--duration 5] [--rounds 3] [--out bench/results]
+                             [--only observers|gzip|gzip-cpu|tracing-cpu]
 
 Same zero-cost nginx upstream as bench/run.py. Runs the translated fetch through: the gateway as
 is; the gateway writing every exchange to a HAR file; the gateway shadowing every GET (sample 1.0) to
@@ -11,6 +12,7 @@ the plain gateway in the same run (overhead.md).
 Gzip (gzip.md): a gateway with compression off (GATEWAY_GZIP_MIN_BYTES=0) and one with the default
 threshold, each asked for the fetch (below the threshold) and the 1000-item list, by a client that does
 not send Accept-Encoding and by one that sends "gzip"; ratios against compression off in the same run.
+gzip-cpu.md and tracing-cpu.md: the compression and trace-context layers alone, in process, in CPU µs.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "results"))
-    parser.add_argument("--only", choices=("observers", "gzip", "gzip-cpu"), default=None)
+    parser.add_argument("--only", choices=("observers", "gzip", "gzip-cpu", "tracing-cpu"), default=None)
     args = parser.parse_args()
     run.ensure_tools()
     out = Path(args.out)
@@ -61,6 +63,8 @@ def main() -> int:
         compression(args, out)
     if args.only in (None, "gzip", "gzip-cpu"):
         compression_cpu(out)
+    if args.only in (None, "tracing-cpu"):
+        tracing_cpu(out)
     return 0
 
 
@@ -305,6 +309,52 @@ def compression_cpu(out: Path) -> None:
         )
     text = "\n".join(lines) + "\n"
     (out / "gzip-cpu.md").write_text(text)
+    print(text)
+
+
+def tracing_cpu(out: Path) -> None:
+    """The trace-context layer with OpenTelemetry off, in process: CPU µs per request for a constant
+    answer without the layer, through it without a traceparent, and through it with one. Best of 7."""
+    import asyncio
+
+    from gateway import observability as obs
+    from gateway.tracing import Tracing
+
+    async def constant(scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/xml")]}
+        )
+        await send({"type": "http.response.body", "body": b"<TwilioResponse/>"})
+
+    async def nothing(message: Any) -> None:
+        return None
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    common = [(b"host", b"gw"), (b"authorization", b"Basic eA=="), (b"accept", b"*/*")]
+    traced = [*common, (b"traceparent", b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+
+    async def per_request(app: Any, headers: list[tuple[bytes, bytes]], count: int) -> float:
+        obs.CURRENT.set(obs.Exchange("bench"))
+        started = time.process_time()
+        for _ in range(count):
+            await app({"type": "http", "method": "GET", "path": "/", "headers": headers}, receive, nothing)
+        return (time.process_time() - started) / count * 1e6
+
+    cases = {
+        "no layer": (constant, common),
+        "layer, no traceparent": (Tracing(constant), common),
+        "layer, traceparent": (Tracing(constant), traced),
+    }
+    best = {case: float("inf") for case in cases}
+    for _ in range(7):
+        for case, (app, headers) in cases.items():
+            best[case] = min(best[case], asyncio.run(per_request(app, headers, 20_000)))
+    lines = ["| case | CPU µs per request |", "|---|---|"]
+    lines += [f"| {case} | {value:.2f} |" for case, value in best.items()]
+    text = "\n".join(lines) + "\n"
+    (out / "tracing-cpu.md").write_text(text)
     print(text)
 
 

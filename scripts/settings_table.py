@@ -5,6 +5,12 @@ python scripts/settings_table.py
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# This checkout's gateway, not an installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from gateway.settings import SPECS
 
 

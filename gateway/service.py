@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import fanout, paging, params, resources
 from . import observability as obs
-from . import paging, phone, resources
 from .document import Document, Instance, Listing, Record
-from .errors import BadGateway, BadRequest, MethodNotAllowed, MissingParameter, NotFound, Unauthorized
+from .errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized
 from .legacy import LegacyRequest
 from .paging import ListCache, Window
-from .resources import SID_PATTERNS, Operation, Param, Resource
+from .resources import Operation, Resource
 from .settings import Settings
 from .translate import translator
 from .upstream import Reply, Upstream, decode
@@ -88,7 +88,7 @@ class Gateway:
         if operation is None:
             raise MethodNotAllowed(request.method, tuple(ops))
         for name, value in path.items():
-            if not SID_PATTERNS[name].fullmatch(value):
+            if not resource.valid(name, value):
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
         return Call(request, resource, operation, path, self.authorize(request.authorization))
 
@@ -139,24 +139,44 @@ class Gateway:
         return decode(await self._send(call, method, target, **kwargs))
 
     def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
-        field = call.resource.owner_field
-        return field is None or item.get(field) == call.account
+        return all(item.get(field) == call.path.get(name) for field, name in call.resource.owned_by)
 
-    def _instance(self, call: Call, body: Any, status: int = 200) -> Outcome:
+    def _listed(self, call: Call, item: object) -> bool:
+        if not isinstance(item, Mapping):
+            return True  # the translator answers 502 for it
+        return self._owned(call, item) and not any(item.get(key) for key in call.resource.skip_if)
+
+    async def _embedded(self, call: Call, item: Any, cache: dict[str, object]) -> Any:
+        """The item with the object its ``embed`` names (fetched once per sid per request or walk)."""
+        embed = call.resource.embed
+        if embed is None or not isinstance(item, Mapping):
+            return item
+        value = item.get(embed.key)
+        if not isinstance(value, str) or not value:
+            return item
+        if value not in cache:
+            try:
+                cache[value] = await self._call(call, "GET", embed.upstream.format(**call.path, value=value))
+            except NotFound:
+                cache[value] = None
+        return {**item, embed.name: cache[value]}
+
+    async def _instance(self, call: Call, body: Any, status: int = 200) -> Outcome:
         if not isinstance(body, Mapping):
             raise BadGateway("The upstream API answered with an unexpected body")
         if not self._owned(call, body):
             raise NotFound()
         tr = translator(call.resource, call.operation.shape)
+        body = await self._embedded(call, body, {})
         return Outcome(status, Instance(tr.shape.element, tr.record(body, call.path)), tr.columns)
 
     async def fetch(self, call: Call) -> Outcome:
         target = call.resource.upstream_instance.format(**call.path)
-        return self._instance(call, await self._call(call, "GET", target))
+        return await self._instance(call, await self._call(call, "GET", target))
 
     async def delete(self, call: Call) -> Outcome:
         target = call.resource.upstream_instance.format(**call.path)
-        if call.resource.owner_field is not None:
+        if call.resource.owned_by:
             body = await self._call(call, "GET", target)
             if not isinstance(body, Mapping) or not self._owned(call, body):
                 raise NotFound()
@@ -164,51 +184,28 @@ class Gateway:
         return Outcome(204, None)
 
     async def write(self, call: Call) -> Outcome:
-        params = dict(call.request.params)
-        form = self._form(call.operation.params, params)
-        form.update(params)  # 2010-only and unknown parameters pass through unchanged
+        given = dict(call.request.params)
+        form = params.form(call.operation.params, given, self.settings.phone_region)
+        form.update(given)  # 2010-only and unknown parameters pass through unchanged
         path = call.resource.upstream_list if call.operation.action == "create" else None
         target = (path or call.resource.upstream_instance).format(**call.path)
         reply = await self._send(call, call.operation.upstream_method, target, form=form)
-        return self._instance(call, decode(reply), reply.status)
-
-    def _form(self, declared: tuple[Param, ...], params: dict[str, str]) -> dict[str, str]:
-        form: dict[str, str] = {}
-        for param in declared:
-            value = params.pop(param.name, None)
-            if value is None or (param.required and not value.strip()):
-                if param.required:
-                    raise MissingParameter(param.name)
-                continue
-            if param.phone:
-                parsed = phone.parse(value, region=self.settings.phone_region, name=param.name)
-                value = parsed.e164
-                if parsed.extension and param.split_extension_to:
-                    given = params.get(param.split_extension_to)
-                    if given is not None and given != parsed.extension:
-                        raise BadRequest(
-                            f"{param.name} carries extension {parsed.extension} but "
-                            f"{param.split_extension_to} is {given}"
-                        )
-                    form[param.split_extension_to] = parsed.extension
-                elif parsed.extension:
-                    raise BadRequest(f"{param.name} must not carry an extension")
-            form[param.name] = value
-        return form
+        return await self._instance(call, decode(reply), reply.status)
 
     async def listing(self, call: Call) -> Outcome:
-        params = dict(call.request.params)
-        page, num = paging.requested(params)
-        client_filters = list(params.items())
-        query = list(self._form(call.resource.filters, params).items())
-        query.extend(params.items())
+        given = dict(call.request.params)
+        page, num = paging.requested(given)
+        client_filters = list(given.items())
+        fixed = [(name, value.format(**call.path)) for name, value in call.resource.upstream_query]
+        queries = params.queries(call.resource.filters, given, self.settings.phone_region)
+        queries = [[*fixed, *query, *given.items()] for query in queries]
         key = (
             call.resource.name,
             tuple(sorted(call.path.items())),
             paging.credentials_digest(call.authorization),
-            tuple(query),
+            tuple(tuple(query) for query in queries),
         )
-        records = await self.cache.get(key, call.account, lambda: self.walk(call, query))
+        records = await self.cache.get(key, call.account, lambda: self.walk_all(call, queries))
         window = Window(page, num, len(records))
         attrs = window.attrs() + paging.page_uris(window, call.request.uri, client_filters)
         tr = translator(call.resource)
@@ -216,12 +213,19 @@ class Gateway:
         listing = Listing(call.resource.list_element, tr.shape.element, attrs, chunk)
         return Outcome(200, listing, tr.columns)
 
+    async def walk_all(self, call: Call, queries: list[list[tuple[str, str]]]) -> list[Record]:
+        """Every upstream query's list, merged in the upstream's order (:mod:`gateway.fanout`)."""
+        return fanout.merge([await self.walk(call, query) for query in queries], call.resource.order)
+
     async def walk(self, call: Call, query: list[tuple[str, str]]) -> list[Record]:
         tr = translator(call.resource)
         records: list[Record] = []
         target: str | None = call.resource.upstream_list.format(**call.path)
         params: list[tuple[str, str]] | None = [*query, ("PageSize", str(paging.UPSTREAM_PAGE_SIZE))]
         seen: set[str] = set()
+        embedded: dict[str, object] = {}
+        scoped = bool(call.resource.owned_by or call.resource.skip_if)
+        embeds = call.resource.embed is not None
         while target:
             if target in seen or len(seen) >= paging.MAX_UPSTREAM_PAGES:
                 raise BadGateway("The upstream API's paging does not end")
@@ -230,11 +234,12 @@ class Gateway:
             items = call.resource.paging.items(body)
             if not isinstance(items, list):
                 raise BadGateway("The upstream API answered with an unexpected list body")
-            records.extend(
-                tr.record(item, call.path)
-                for item in items
-                if not isinstance(item, Mapping) or self._owned(call, item)
-            )
+            for item in items:
+                if scoped and not self._listed(call, item):
+                    continue
+                if embeds:
+                    item = await self._embedded(call, item, embedded)
+                records.append(tr.record(item, call.path))
             following = call.resource.paging.next_url(body)
             if following is not None and not isinstance(following, str):
                 raise BadGateway("The upstream API answered with an unexpected next page")

@@ -1,0 +1,54 @@
+"""The registry: one module per 2008-08-01 doc page, each a declaration in the terms of :mod:`.model`.
+
+Adding a 2008 resource is a declaration (and, at most, a named value map) in its page's module and one
+line in :data:`RESOURCES`; nothing else names a resource.
+"""
+
+from __future__ import annotations
+
+from .caller_ids import OUTGOING_CALLER_ID, OUTGOING_CALLER_IDS, VALIDATION_REQUEST
+from .model import (
+    LEGACY_PREFIX,
+    SID_PATTERNS,
+    Field,
+    Operation,
+    Order,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    ValueMap,
+)
+from .trunks import TRUNK_PHONE_NUMBER, TRUNK_PHONE_NUMBERS
+
+RESOURCES: tuple[Resource, ...] = (
+    OUTGOING_CALLER_IDS,
+    TRUNK_PHONE_NUMBERS,
+)
+
+__all__ = [
+    "LEGACY_PREFIX",
+    "OUTGOING_CALLER_ID",
+    "RESOURCES",
+    "SID_PATTERNS",
+    "TRUNK_PHONE_NUMBER",
+    "VALIDATION_REQUEST",
+    "Field",
+    "Operation",
+    "Order",
+    "Paging",
+    "Param",
+    "Resource",
+    "Shape",
+    "ValueMap",
+    "match",
+]
+
+
+def match(path: str) -> tuple[Resource, dict[str, str]] | None:
+    """``/Accounts/AC…/OutgoingCallerIds/PN…`` (legacy prefix and suffix already removed)."""
+    for resource in RESOURCES:
+        params = resource.match(path)
+        if params is not None:
+            return resource, params
+    return None

@@ -1,0 +1,246 @@
+"""The vocabulary of the declarations: a resource is data in these terms, never a code path.
+
+A :class:`Resource` says where a 2008 resource lives in the legacy URL space and upstream, which methods
+it takes and what they become (:class:`Operation`), how each upstream field is named, ordered and
+converted in the legacy document (:class:`Field`, :class:`Shape`, :class:`ValueMap`), which parameters
+a request may carry and how they are renamed, mapped or compared (:class:`Param`), and how the upstream
+pages, orders and scopes its lists (:class:`Paging`, :class:`Order`, ``upstream_query``, ``owned_by``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+LEGACY_PREFIX = "/2008-08-01"
+
+PATH_SIDS: Mapping[str, str] = MappingProxyType(
+    {
+        "AccountSid": "AC",
+        "TrunkSid": "TK",
+        "CallSid": "CA",
+        "ConferenceSid": "CF",
+        "RecordingSid": "RE",
+    }
+)
+"""The sid prefix of every named path parameter; a resource's own ``{Sid}`` has ``Resource.sid_prefix``."""
+
+
+def sid_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(prefix + r"[0-9a-fA-F]{32}")
+
+
+SID_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType(
+    {name: sid_pattern(prefix) for name, prefix in PATH_SIDS.items()}
+)
+
+Kind = Literal["text", "phone", "date", "bool", "nested", "self_uri", "map", "flags"]
+"""``map``: through the field's :class:`ValueMap`; ``flags``: the bitwise OR of the mapped values of
+``upstream`` and every key in ``also``; the rest as in :mod:`gateway.translate`."""
+Action = Literal["fetch", "update", "delete", "list", "create"]
+DateStyle = Literal["rfc2822", "epoch"]
+"""How a resource writes its dates: RFC 2822 (every 2008 resource) or unix epoch seconds (transcriptions)."""
+Answer = Literal["document", "media"]
+"""What an operation answers: a legacy document, or upstream bytes passed through (recording audio)."""
+Compare = Literal["=", ">=", "<="]
+COMPARE_SUFFIX: Mapping[str, str] = MappingProxyType({"=": "", ">=": ">", "<=": "<"})
+"""``StartTime>=D`` arrives (form-decoded) as the name ``StartTime>``; 2010 spells it the same way."""
+
+
+@dataclass(frozen=True)
+class ValueMap:
+    """A named two-way map between upstream and legacy values.
+
+    ``out`` turns an upstream value into its legacy one (``default`` for one not in the map; ``None``
+    passes it through). ``into`` turns a legacy value into one or more upstream values (several: the
+    legacy value fans out to several upstream queries); without ``into`` it is ``out`` inverted, in
+    ``out``'s order. A legacy value in neither is refused, unless ``otherwise`` names its upstream value.
+    """
+
+    name: str
+    out: Mapping[str, str]
+    into: Mapping[str, tuple[str, ...]] | None = None
+    default: str | None = None
+    otherwise: tuple[str, ...] | None = None
+
+    def legacy(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return self.out.get(value, self.default if self.default is not None else value)
+
+    def upstream(self, value: str) -> tuple[str, ...] | None:
+        found = self.reverse.get(value)
+        return found if found is not None else self.otherwise
+
+    @property
+    def reverse(self) -> Mapping[str, tuple[str, ...]]:
+        if self.into is not None:
+            return self.into
+        inverted: dict[str, tuple[str, ...]] = {}
+        for upstream, legacy in self.out.items():
+            inverted[legacy] = (*inverted.get(legacy, ()), upstream)
+        return inverted
+
+
+@dataclass(frozen=True)
+class Field:
+    upstream: str
+    """The upstream key; a dotted key reads an embedded object (``parent.direction``)."""
+    legacy: str
+    kind: Kind = "text"
+    children: tuple[Field, ...] = ()
+    values: ValueMap | None = None
+    also: tuple[str, ...] = ()
+    fallback: str | None = None
+    """Upstream key read when ``upstream`` is null or absent."""
+    only_if: str | None = None
+    """The value is shown only when this upstream key is set; otherwise the element is empty."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A legacy element and its fields, in legacy order."""
+
+    element: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A request parameter (form field, or list filter) and what it becomes upstream."""
+
+    name: str
+    required: bool = False
+    phone: bool = False
+    split_extension_to: str | None = None
+    upstream: str | None = None
+    """The upstream name when 2010 renamed it (``Caller`` → ``From``)."""
+    values: ValueMap | None = None
+    compare: tuple[Compare, ...] = ("=",)
+    """Filters only: the comparisons accepted (``StartTime>=…`` is the name ``StartTime>``)."""
+    date: bool = False
+    """Filters only: the value is a ``YYYY-MM-DD`` date."""
+
+    @property
+    def target(self) -> str:
+        return self.upstream or self.name
+
+
+@dataclass(frozen=True)
+class Operation:
+    action: Action
+    upstream_method: str
+    params: tuple[Param, ...] = ()
+    shape: Shape | None = None
+    writes: bool = False
+    answer: Answer = "document"
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How the upstream pages a list: 2010's flat body or v1's ``meta`` object."""
+
+    style: Literal["flat", "meta"]
+    items_key: str
+
+    def items(self, body: Mapping[str, object]) -> object:
+        return body.get(self.items_key)
+
+    def next_url(self, body: Mapping[str, object]) -> object:
+        if self.style == "flat":
+            return body.get("next_page_uri")
+        meta = body.get("meta")
+        return meta.get("next_page_url") if isinstance(meta, Mapping) else None
+
+
+@dataclass(frozen=True)
+class Order:
+    """The upstream's list order, by a legacy field: merged fan-out lists keep it."""
+
+    legacy: str
+    descending: bool = True
+    identity: tuple[str, ...] = ("Sid",)
+    """Legacy fields that name one item (an item met twice in merged lists is kept once)."""
+
+
+@dataclass(frozen=True)
+class Embed:
+    """Another upstream object an item refers to, fetched and read as ``{name}.{key}`` by its fields."""
+
+    key: str
+    name: str
+    upstream: str
+    """Path template; ``{value}`` is the item's ``key``, the other names come from the legacy path."""
+
+
+@dataclass(frozen=True, eq=False)
+class Resource:
+    name: str
+    legacy_path: str
+    list_element: str
+    item: Shape
+    host: Literal["api", "trunking"]
+    upstream_list: str
+    upstream_instance: str
+    paging: Paging
+    list_ops: Mapping[str, Operation]
+    instance_ops: Mapping[str, Operation]
+    filters: tuple[Param, ...] = ()
+    sid_prefix: str = "PN"
+    aliases: tuple[str, ...] = ()
+    """Other legacy list paths of the same resource (the docs' singular ``/Conference/``)."""
+    upstream_query: tuple[tuple[str, str], ...] = ()
+    """Fixed upstream list parameters, templated from the legacy path (``ParentCallSid={CallSid}``)."""
+    owned_by: tuple[tuple[str, str], ...] = ()
+    """(item field, path parameter) pairs that must be equal, else 404 and left out of lists."""
+    skip_if: tuple[str, ...] = ()
+    """Items with any of these upstream fields set are left out of lists."""
+    embed: Embed | None = None
+    order: Order | None = None
+    date_style: DateStyle = "rfc2822"
+    _patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _sid: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        patterns = []
+        for path in (self.legacy_path, *self.aliases):
+            regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
+            patterns.append(re.compile(regex + r"(?:/(?P<Sid>[^/]+))?"))
+        object.__setattr__(self, "_patterns", tuple(patterns))
+        object.__setattr__(self, "_sid", sid_pattern(self.sid_prefix))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        for pattern in self._patterns:
+            found = pattern.fullmatch(path)
+            if found is not None:
+                return {key: value for key, value in found.groupdict().items() if value is not None}
+        return None
+
+    def valid(self, name: str, value: str) -> bool:
+        pattern = self._sid if name == "Sid" else SID_PATTERNS.get(name)
+        return pattern is not None and pattern.fullmatch(value) is not None
+
+    def instance_uri(self, params: Mapping[str, str]) -> str:
+        return LEGACY_PREFIX + self.legacy_path.format(**params) + "/" + params["Sid"]
+
+
+def field_(upstream: str, legacy: str, kind: Kind = "text") -> Field:
+    return Field(upstream, legacy, kind)
+
+
+def ops(table: Mapping[str, Operation]) -> Mapping[str, Operation]:
+    return MappingProxyType(dict(table))
+
+
+BOOL_DIGIT = ValueMap("bool_digit", {"true": "1", "false": "0"})
+"""2010 booleans as the 2008 ``1``/``0`` (StartConferenceOnEnter)."""
+LENIENT_BOOL = ValueMap(
+    "lenient_bool",
+    {"true": "true", "false": "false"},
+    into={"true": ("true",), "1": ("true",), "false": ("false",), "0": ("false",)},
+    otherwise=("false",),
+)
+"""A 2008 boolean parameter: true/1 is true, anything else false (conferences.md, Muted)."""

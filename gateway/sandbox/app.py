@@ -12,8 +12,9 @@ import base64
 import binascii
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -23,9 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import views
+from . import seed, views, voice_api
 from .calls import Callbacks, Verification
+from .engine import Endpoints
+from .spec import api_spec
 from .store import CallerId, Ordered, Store, new_sid
+from .voice import Voice
 
 log = logging.getLogger("gateway.sandbox")
 
@@ -41,6 +45,13 @@ class SandboxConfig:
     verification: str = "success"
     incoming_numbers: int = 5
     seed_caller_ids: int = 0
+    seed: Mapping[str, int] = field(default_factory=dict)
+    """Seed data by name (``calls``, ``conferences``, …): see :mod:`gateway.sandbox.seed`."""
+    call_step: float = 2.0
+    """Seconds a made call spends queued, then ringing."""
+    call_length: float = 20.0
+    """Seconds a made call stays in progress before it completes."""
+    clock: Callable[[], float] = time.time
 
 
 class ApiError(Exception):
@@ -102,9 +113,27 @@ class Sandbox:
         self.config = config
         self.store = Store(dict(config.accounts))
         self.callbacks = Callbacks()
+        self.voice = Voice(self.store, config.clock, config.call_step, config.call_length)
         for account in config.accounts:
             self.store.provision_incoming(account, config.incoming_numbers)
             self.store.seed_caller_ids(account, config.seed_caller_ids)
+        seed.apply(self, config.seed)
+
+    def endpoints(self) -> list[Endpoints]:
+        """The 2010 endpoints served by the spec-driven engine, with their behaviours."""
+        spec = api_spec()
+        return [
+            Endpoints(spec, voice_api.CALLS, voice_api.CALL, voice_api.CallsBehaviour(self.voice)),
+            Endpoints(
+                spec, voice_api.CONFERENCES, voice_api.CONFERENCE, voice_api.ConferencesBehaviour(self.voice)
+            ),
+            Endpoints(
+                spec,
+                voice_api.PARTICIPANTS,
+                voice_api.PARTICIPANT,
+                voice_api.ParticipantsBehaviour(self.voice),
+            ),
+        ]
 
     # Authentication --------------------------------------------------------------------------
     def authenticate(self, request: Request, account: str | None) -> str:
@@ -363,7 +392,8 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
                 sandbox.trunk_number_instance,
                 methods=["GET", "DELETE"],
             ),
-        ],
+        ]
+        + [route for endpoints in sandbox.endpoints() for route in endpoints.routes(sandbox)],
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )
     app.state.sandbox = sandbox

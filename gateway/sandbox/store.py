@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,24 +64,31 @@ class TrunkNumber:
 
 
 class Ordered:
-    """Items in creation order with O(log n) lookup of a token's position."""
+    """Items in the order of their keys (creation order: the ``seq``; newest first: a key such as
+    ``(-created, -seq)``) with O(log n) lookup of a token's position."""
 
     def __init__(self) -> None:
-        self.seqs: list[int] = []
-        self.items: dict[int, Any] = {}
-        self.tokens: dict[str, int] = {}
+        self.seqs: list[Any] = []
+        self.items: dict[Any, Any] = {}
+        self.tokens: dict[str, Any] = {}
         """Every sid ever added → its position; kept after removal so page tokens stay valid."""
 
-    def add(self, seq: int, item: Any) -> None:
-        self.seqs.append(seq)
+    def add(self, seq: Any, item: Any) -> None:
+        if self.seqs and seq < self.seqs[-1]:
+            insort(self.seqs, seq)
+        else:
+            self.seqs.append(seq)
         self.items[seq] = item
         self.tokens[item.sid] = seq
+
+    def __len__(self) -> int:
+        return len(self.seqs)
 
     def get(self, sid: str) -> Any:
         seq = self.tokens.get(sid)
         return None if seq is None else self.items.get(seq)
 
-    def remove(self, seq: int) -> None:
+    def remove(self, seq: Any) -> None:
         index = bisect_left(self.seqs, seq)
         if index < len(self.seqs) and self.seqs[index] == seq:
             del self.seqs[index]
@@ -90,10 +97,10 @@ class Ordered:
     def values(self) -> Iterable[Any]:
         return (self.items[seq] for seq in self.seqs)
 
-    def after(self, seq: int) -> list[Any]:
+    def after(self, seq: Any) -> list[Any]:
         return [self.items[s] for s in self.seqs[bisect_right(self.seqs, seq) :]]
 
-    def before(self, seq: int) -> list[Any]:
+    def before(self, seq: Any) -> list[Any]:
         return [self.items[s] for s in self.seqs[: bisect_left(self.seqs, seq)]]
 
 
@@ -157,6 +164,24 @@ class Store:
         for offset in range(count):
             e164 = f"+{first + offset}"
             self.add_caller_id(account, e164, pretty(e164))
+
+    def numbers(self, account: str) -> list[str]:
+        """The account's incoming numbers, E.164."""
+        with self.lock:
+            ordered = self.incoming.get(account)
+            return [n.phone_number for n in ordered.values()] if ordered is not None else []
+
+    def number_sid(self, account: str, phone_number: str) -> str | None:
+        """The sid of the account's incoming number or verified caller id with this number."""
+        with self.lock:
+            for table in (self.incoming, self.caller_ids):
+                ordered = table.get(account)
+                found = ordered and next(
+                    (n for n in ordered.values() if n.phone_number == phone_number), None
+                )
+                if found:
+                    return str(found.sid)
+            return None
 
     # Incoming numbers and trunks ---------------------------------------------------------------
     def provision_incoming(

@@ -1,0 +1,175 @@
+"""Spec-driven endpoints: generic list / create / fetch / update / delete over a resource's state.
+
+The spec says which methods a path has, which query and form parameters it takes (required ones,
+enums, integers), the list key and the item's properties (every property the spec has is present,
+``null`` when the resource has no value for it) and the success status. A :class:`Behaviour` says only
+what is specific to a resource with state: where its items live, how one renders, how each filter
+matches, and what creating, updating and deleting do. Paging is the sandbox's (opaque tokens, the 2010
+envelope with ``next_page_uri``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .spec import Spec
+from .store import Ordered
+
+if TYPE_CHECKING:
+    from .app import Sandbox
+
+Filter = Callable[[Any, str], bool]
+
+
+class Behaviour(Protocol):
+    """What a resource with state adds to the spec. Methods a resource lacks answer 405."""
+
+    filters: Mapping[str, Filter]
+
+    def refresh(self) -> None:
+        """Bring time-driven state up to the sandbox's clock (called before every request)."""
+
+    def scope(self, path: Mapping[str, str]) -> Ordered | None: ...
+
+    def find(self, path: Mapping[str, str]) -> Any | None: ...
+
+    def render(self, item: Any) -> dict[str, Any]: ...
+
+
+class Creates(Protocol):
+    def create(self, path: Mapping[str, str], form: dict[str, str]) -> Any: ...
+
+
+class Updates(Protocol):
+    def update(self, item: Any, form: dict[str, str]) -> Any: ...
+
+
+class Deletes(Protocol):
+    def delete(self, item: Any) -> None: ...
+
+
+def _error(status: int, code: int, message: str) -> Exception:
+    from .app import ApiError
+
+    return ApiError(status, code, message)
+
+
+@dataclass
+class Endpoints:
+    """A 2010 list path and (optionally) its instance path, served from the spec and a behaviour."""
+
+    spec: Spec
+    list_path: str
+    instance_path: str | None
+    behaviour: Behaviour
+
+    def routes(self, sandbox: Sandbox) -> list[Route]:
+        routes = []
+        list_methods = [m for m in self.spec.methods(self.list_path) if self._implements(m, False)]
+        if list_methods:
+            routes.append(Route(self.list_path, self._handler(sandbox, False), methods=list_methods))
+        if self.instance_path is not None:
+            methods = [m for m in self.spec.methods(self.instance_path) if self._implements(m, True)]
+            routes.append(Route(self.instance_path, self._handler(sandbox, True), methods=methods))
+        return routes
+
+    def _implements(self, method: str, instance: bool) -> bool:
+        if method == "GET":
+            return True
+        if method == "POST":
+            return hasattr(self.behaviour, "update" if instance else "create")
+        return instance and hasattr(self.behaviour, "delete")
+
+    def _handler(self, sandbox: Sandbox, instance: bool) -> Callable[[Request], Any]:
+        path = self.instance_path if instance else self.list_path
+        assert path is not None
+
+        async def endpoint(request: Request) -> Response:
+            from .app import not_found, read_form
+
+            params = dict(request.path_params)
+            sandbox.authenticate(request, params.get("AccountSid"))
+            for name, value in params.items():
+                pattern = self.spec.path_pattern(path, name)
+                if pattern is not None and not pattern.fullmatch(value):
+                    raise not_found(request)
+            form = await read_form(request) if request.method == "POST" else {}
+            with sandbox.store.lock:
+                self.behaviour.refresh()
+                if not instance:
+                    if request.method == "GET":
+                        return self._list(sandbox, request, params)
+                    return self._create(params, form)
+                item = self.behaviour.find(params)
+                if item is None:
+                    raise not_found(request)
+                return self._instance(request.method, path, item, form)
+
+        return endpoint
+
+    def _list(self, sandbox: Sandbox, request: Request, params: Mapping[str, str]) -> Response:
+        query = request.query_params
+        given = [(name, query[name]) for name in self.spec.filters(self.list_path) if name in query]
+        schemas = self.spec.parameters(self.list_path, "get", "query")
+        for name, value in given:
+            _check_value(name, value, schemas[name])
+        tests = [
+            (self.behaviour.filters[name], value) for name, value in given if name in self.behaviour.filters
+        ]
+
+        def keep(item: Any) -> bool:
+            return all(test(item, value) for test, value in tests)
+
+        props = self.spec.list_item_properties(self.list_path)
+        scope = self.behaviour.scope(params)
+        items, links = sandbox._list(
+            request, scope, lambda item: _complete(self.behaviour.render(item), props), keep, given
+        )
+        return sandbox._flat(self.spec.items_key(self.list_path), items, links)
+
+    def _create(self, params: Mapping[str, str], form: dict[str, str]) -> Response:
+        self._check_form(self.list_path, "post", form)
+        creates: Creates = self.behaviour  # type: ignore[assignment]
+        item = creates.create(params, form)
+        body = _complete(self.behaviour.render(item), self.spec.instance_properties(self.list_path, "post"))
+        return JSONResponse(body, status_code=self.spec.success(self.list_path, "post"))
+
+    def _instance(self, method: str, path: str, item: Any, form: dict[str, str]) -> Response:
+        if method == "DELETE":
+            deletes: Deletes = self.behaviour  # type: ignore[assignment]
+            deletes.delete(item)
+            return Response(status_code=self.spec.success(path, "delete"))
+        if method == "POST":
+            self._check_form(path, "post", form)
+            updates: Updates = self.behaviour  # type: ignore[assignment]
+            item = updates.update(item, form)
+        body = _complete(self.behaviour.render(item), self.spec.instance_properties(path, method))
+        return JSONResponse(body, status_code=self.spec.success(path, method))
+
+    def _check_form(self, path: str, method: str, form: Mapping[str, str]) -> None:
+        required, props = self.spec.form(path, method)
+        for name in required:
+            if not form.get(name):
+                raise _error(400, 21604, f"Required parameter {name} missing.")
+        for name, value in form.items():
+            if name in props:
+                _check_value(name, value, props[name])
+
+
+def _check_value(name: str, value: str, schema: Mapping[str, Any]) -> None:
+    enum = schema.get("enum")
+    if enum is not None and value not in enum:
+        raise _error(400, 20001, f"{name} must be one of {', '.join(map(str, enum))}")
+    if schema.get("type") == "integer" and not value.lstrip("-").isdigit():
+        raise _error(400, 20001, f"{name} must be an integer")
+
+
+def _complete(body: dict[str, Any], properties: tuple[str, ...]) -> dict[str, Any]:
+    """Every property the spec lists, in the spec's order; ``null`` for those the resource lacks."""
+    return {name: body.get(name) for name in properties}

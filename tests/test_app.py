@@ -41,7 +41,7 @@ async def test_undeclared_paths_are_forwarded_unchanged_and_nothing_else(
     passthrough: httpx.AsyncClient, seen: list[httpx.Request]
 ) -> None:
     response = await passthrough.post(
-        f"{PREFIX}/Calls?Url=http%3A%2F%2Fx&_method=POST",
+        f"{PREFIX}/Queues?Url=http%3A%2F%2Fx&_method=POST",
         content=b"Caller=4155551212&Called=4158675309",
         headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": "s=1", "X-Custom": "y"},
     )
@@ -50,7 +50,7 @@ async def test_undeclared_paths_are_forwarded_unchanged_and_nothing_else(
     assert response.headers["content-type"] == "text/xml"
     (sent,) = seen
     assert sent.method == "POST"
-    assert str(sent.url) == f"{LEGACY}{PREFIX}/Calls?Url=http%3A%2F%2Fx&_method=POST"
+    assert str(sent.url) == f"{LEGACY}{PREFIX}/Queues?Url=http%3A%2F%2Fx&_method=POST"
     assert sent.content == b"Caller=4155551212&Called=4158675309"
     assert (
         sent.headers["authorization"] == "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
@@ -63,8 +63,8 @@ async def test_undeclared_paths_are_forwarded_unchanged_and_nothing_else(
 async def test_get_with_suffix_is_forwarded(
     passthrough: httpx.AsyncClient, seen: list[httpx.Request]
 ) -> None:
-    await passthrough.get(f"{PREFIX}/Calls.csv")
-    assert seen[0].url.path == f"{PREFIX}/Calls.csv"
+    await passthrough.get(f"{PREFIX}/Queues.csv")
+    assert seen[0].url.path == f"{PREFIX}/Queues.csv"
     assert "content-type" not in seen[0].headers
 
 
@@ -76,7 +76,7 @@ async def test_declared_paths_are_never_forwarded(
 
 
 async def test_without_a_legacy_upstream_undeclared_paths_are_404(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{PREFIX}/Calls")
+    response = await client.get(f"{PREFIX}/Queues")
     assert response.status_code == 404
     assert parse_xml(response.content)[0].findtext("Status") == "404"
 

@@ -10,7 +10,7 @@ from gateway.resources import OUTGOING_CALLER_ID, RESOURCES, VALIDATION_REQUEST
 from gateway.translate import rfc2822, scalar, translator
 from tests.conftest import upstream_fixture
 
-CALLER_IDS, TRUNK_NUMBERS = RESOURCES
+CALLER_IDS, TRUNK_NUMBERS = RESOURCES[:2]
 CONTEXT = {"AccountSid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "TrunkSid": "TK" + "a" * 32}
 
 

@@ -7,6 +7,8 @@ line in :data:`RESOURCES`; nothing else names a resource.
 from __future__ import annotations
 
 from .caller_ids import OUTGOING_CALLER_ID, OUTGOING_CALLER_IDS, VALIDATION_REQUEST
+from .calls import CALLS, SEGMENTS
+from .conferences import CONFERENCES, PARTICIPANTS
 from .model import (
     LEGACY_PREFIX,
     SID_PATTERNS,
@@ -19,11 +21,19 @@ from .model import (
     Shape,
     ValueMap,
 )
+from .notifications import CALL_NOTIFICATIONS
+from .recordings import CALL_RECORDINGS
 from .trunks import TRUNK_PHONE_NUMBER, TRUNK_PHONE_NUMBERS
 
 RESOURCES: tuple[Resource, ...] = (
     OUTGOING_CALLER_IDS,
     TRUNK_PHONE_NUMBERS,
+    CALLS,
+    SEGMENTS,
+    CALL_RECORDINGS,
+    CALL_NOTIFICATIONS,
+    CONFERENCES,
+    PARTICIPANTS,
 )
 
 __all__ = [

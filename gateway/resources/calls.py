@@ -1,0 +1,125 @@
+"""Calls (calls.md, making-calls.md, change-call-state.md): the list, making a call, redirecting a live
+call, and the call's Segments (its Dial legs: 2010 child calls)."""
+
+from __future__ import annotations
+
+from .model import Embed, Field, Operation, Order, Paging, Param, Resource, Shape, ValueMap, field_, ops
+
+API = "/2010-04-01/Accounts/{AccountSid}"
+
+CALL_STATUS = ValueMap(
+    "call_status",
+    {
+        "queued": "0",
+        "ringing": "0",
+        "in-progress": "1",
+        "completed": "2",
+        "busy": "3",
+        "failed": "4",
+        "no-answer": "5",
+        "canceled": "5",
+    },
+)
+"""2008: 0 not yet dialed, 1 in progress, 2 complete, 3 busy, 4 application error, 5 no answer. 2010's
+``canceled`` (hung up through the API while queued or ringing: nobody answered) is 5."""
+
+DIRECTION_FLAGS = ValueMap(
+    "direction_flags", {"inbound": "1", "outbound-api": "2", "outbound-dial": "4"}, default="0"
+)
+"""2008 Flags bits: 1 inbound, 2 initiated by the API, 4 a segment initiated by ``<Dial>``."""
+
+IF_MACHINE = ValueMap(
+    "if_machine",
+    {"Enable": "Continue"},
+    into={"Continue": ("Enable",), "Hangup": ("Enable",)},
+)
+"""2008 IfMachine → 2010 MachineDetection (2010 has no hang-up-on-machine: see docs/translation.md)."""
+
+CALL = Shape(
+    "Call",
+    (
+        Field("parent_call_sid", "Sid", fallback="sid"),
+        field_("date_created", "DateCreated", "date"),
+        field_("date_updated", "DateUpdated", "date"),
+        Field("sid", "CallSegmentSid", only_if="parent_call_sid"),
+        field_("account_sid", "AccountSid"),
+        field_("to", "Called", "phone"),
+        field_("from", "Caller", "phone"),
+        field_("phone_number_sid", "PhoneNumberSid"),
+        Field("status", "Status", "map", values=CALL_STATUS),
+        field_("start_time", "StartTime", "date"),
+        field_("end_time", "EndTime", "date"),
+        field_("duration", "Duration"),
+        field_("price", "Price"),
+        Field("direction", "Flags", "flags", values=DIRECTION_FLAGS, also=("parent.direction",)),
+    ),
+)
+"""A Dial leg (a 2010 child call) shows its parent's Sid and its own as CallSegmentSid; its Flags add
+the parent's bits to 4."""
+
+PARENT = Embed("parent_call_sid", "parent", API + "/Calls/{value}.json")
+ORDER = Order("DateCreated", descending=True, identity=("Sid", "CallSegmentSid"))
+
+MAKE_CALL = Operation(
+    "create",
+    "POST",
+    (
+        Param("Caller", required=True, phone=True, upstream="From"),
+        Param("Called", required=True, phone=True, upstream="To"),
+        Param("Url", required=True),
+        Param("Method"),
+        Param("SendDigits"),
+        Param("IfMachine", upstream="MachineDetection", values=IF_MACHINE),
+        Param("Timeout"),
+    ),
+    writes=True,
+)
+
+REDIRECT = Operation(
+    "update",
+    "POST",
+    (Param("CurrentUrl", required=True, upstream="Url"), Param("CurrentMethod", upstream="Method")),
+    writes=True,
+)
+
+CALLS = Resource(
+    name="calls",
+    legacy_path="/Accounts/{AccountSid}/Calls",
+    list_element="Calls",
+    item=CALL,
+    host="api",
+    upstream_list=API + "/Calls.json",
+    upstream_instance=API + "/Calls/{Sid}.json",
+    paging=Paging("flat", "calls"),
+    sid_prefix="CA",
+    filters=(
+        Param("Caller", phone=True, upstream="From"),
+        Param("Called", phone=True, upstream="To"),
+        Param("Status", values=CALL_STATUS),
+        Param("StartTime", compare=("=", ">=", "<="), date=True),
+    ),
+    skip_if=("parent_call_sid",),
+    embed=PARENT,
+    order=ORDER,
+    list_ops=ops({"GET": Operation("list", "GET"), "POST": MAKE_CALL}),
+    instance_ops=ops({"GET": Operation("fetch", "GET"), "POST": REDIRECT}),
+)
+"""The list shows calls (2008: one record per call); their Dial legs are under Segments."""
+
+SEGMENTS = Resource(
+    name="call_segments",
+    legacy_path="/Accounts/{AccountSid}/Calls/{CallSid}/Segments",
+    list_element="Calls",
+    item=CALL,
+    host="api",
+    upstream_list=API + "/Calls.json",
+    upstream_instance=API + "/Calls/{Sid}.json",
+    upstream_query=(("ParentCallSid", "{CallSid}"),),
+    paging=Paging("flat", "calls"),
+    sid_prefix="CA",
+    owned_by=(("parent_call_sid", "CallSid"),),
+    embed=PARENT,
+    order=ORDER,
+    list_ops=ops({"GET": Operation("list", "GET")}),
+    instance_ops=ops({"GET": Operation("fetch", "GET")}),
+)

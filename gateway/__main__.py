@@ -68,6 +68,9 @@ environment variables:
   SANDBOX_INCOMING_NUMBERS  incoming numbers pre-provisioned per account (default 5)
   SANDBOX_SEED_CALLER_IDS   verified caller ids pre-created per account (default 0;
                             --seed-caller-ids wins)
+  SANDBOX_SEED              seed data by name, calls=N,conferences=N (default none; --seed wins)
+  SANDBOX_CALL_STEP         seconds a made call is queued, then ringing (default 2; --call-step wins)
+  SANDBOX_CALL_LENGTH       seconds a made call is in progress (default 20; --call-length wins)
 """
 
 REPLAY_DESCRIPTION = """\
@@ -193,6 +196,26 @@ def _sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         default=None,
         metavar="success|fail",
         help="Outcome of every caller-id verification call. Default: success. [SANDBOX_VERIFICATION]",
+    )
+    sandbox.add_argument(
+        "--seed",
+        default=None,
+        metavar="NAME=N,...",
+        help="Seed data per account by name: calls=N,conferences=N. Default: none. [SANDBOX_SEED]",
+    )
+    sandbox.add_argument(
+        "--call-step",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="Seconds a made call spends queued, then ringing. Default: 2. [SANDBOX_CALL_STEP]",
+    )
+    sandbox.add_argument(
+        "--call-length",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="Seconds a made call stays in progress. Default: 20. [SANDBOX_CALL_LENGTH]",
     )
 
 
@@ -378,7 +401,14 @@ def sandbox(args: argparse.Namespace) -> int:
 
     env = dict(os.environ)
     try:
-        config = config_from_env(env, seed_caller_ids=args.seed_caller_ids, verification=args.verification)
+        config = config_from_env(
+            env,
+            seed_caller_ids=args.seed_caller_ids,
+            verification=args.verification,
+            seed=args.seed,
+            call_step=args.call_step,
+            call_length=args.call_length,
+        )
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2

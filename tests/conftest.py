@@ -133,3 +133,38 @@ def make_client(gateway_app: Any) -> Callable[..., httpx.AsyncClient]:
         )
 
     return make
+
+
+class Clock:
+    """A sandbox clock that moves only when a test moves it (epoch seconds)."""
+
+    def __init__(self, start: float = 1_795_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+STEP, LENGTH = 2.0, 20.0
+"""The voice fixtures' call clock: queued 2 s, ringing 2 s, in progress 20 s."""
+OURS = "+16465550000"
+"""The sandbox's first pre-provisioned incoming number: a valid From for made calls."""
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def voice_config(clock: Clock) -> SandboxConfig:
+    return SandboxConfig(
+        accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN},
+        incoming_numbers=5,
+        call_step=STEP,
+        call_length=LENGTH,
+        clock=clock,
+    )

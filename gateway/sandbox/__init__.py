@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox, SandboxConfig, create_sandbox
+from .seed import parse as parse_seed
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
@@ -17,11 +18,19 @@ __all__ = [
 
 
 def config_from_env(
-    env: Mapping[str, str], *, seed_caller_ids: int | None = None, verification: str | None = None
+    env: Mapping[str, str],
+    *,
+    seed_caller_ids: int | None = None,
+    verification: str | None = None,
+    seed: str | None = None,
+    call_step: float | None = None,
+    call_length: float | None = None,
 ) -> SandboxConfig:
     """``SANDBOX_ACCOUNT_SID``/``SANDBOX_AUTH_TOKEN`` (defaults printed at start), extra accounts in
     ``SANDBOX_ACCOUNTS`` (``AC…:token,…``), ``SANDBOX_VERIFICATION`` (success|fail),
-    ``SANDBOX_INCOMING_NUMBERS`` (pre-provisioned per account, default 5), ``SANDBOX_SEED_CALLER_IDS``."""
+    ``SANDBOX_INCOMING_NUMBERS`` (pre-provisioned per account, default 5), ``SANDBOX_SEED_CALLER_IDS``,
+    ``SANDBOX_SEED`` (``calls=N,conferences=N,…``), ``SANDBOX_CALL_STEP`` and ``SANDBOX_CALL_LENGTH``
+    (seconds; the clock of made calls). Arguments given win over the environment."""
     accounts = {
         env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID): env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
     }
@@ -36,9 +45,27 @@ def config_from_env(
     seeded = seed_caller_ids
     if seeded is None:
         seeded = int(env.get("SANDBOX_SEED_CALLER_IDS", "0"))
+    step = call_step if call_step is not None else _seconds(env, "SANDBOX_CALL_STEP", 2.0)
+    length = call_length if call_length is not None else _seconds(env, "SANDBOX_CALL_LENGTH", 20.0)
     return SandboxConfig(
         accounts=accounts,
         verification=mode,
         incoming_numbers=int(env.get("SANDBOX_INCOMING_NUMBERS", "5")),
         seed_caller_ids=seeded,
+        seed=parse_seed(seed if seed is not None else env.get("SANDBOX_SEED", "")),
+        call_step=step,
+        call_length=length,
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds") from None
+    if not 0 <= value < 86400:
+        raise ValueError(f"{name} must be between 0 and 86400 seconds")
+    return value

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import seed, views, voice_api
+from . import call_logs, seed, views, voice_api
 from .calls import Callbacks, Verification
 from .engine import Endpoints
 from .spec import api_spec
@@ -122,7 +122,9 @@ class Sandbox:
     def endpoints(self) -> list[Endpoints]:
         """The 2010 endpoints served by the spec-driven engine, with their behaviours."""
         spec = api_spec()
+        logs = [Endpoints(spec, *plugged) for plugged in call_logs.behaviours(self.voice)]
         return [
+            *logs,
             Endpoints(spec, voice_api.CALLS, voice_api.CALL, voice_api.CallsBehaviour(self.voice)),
             Endpoints(
                 spec, voice_api.CONFERENCES, voice_api.CONFERENCE, voice_api.ConferencesBehaviour(self.voice)

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from . import call_logs
 from .voice import Call, Voice
 
 if TYPE_CHECKING:
@@ -65,6 +66,17 @@ def _history(voice: Voice, call: Call, outcome: str, rng: random.Random) -> None
     call.updated = call.timeline[-1][0]
 
 
+def _logs(voice: Voice, call: Call, outcome: str, rng: random.Random) -> None:
+    """Some answered calls were recorded; some failed ones left a notification."""
+    end = call.timeline[-1][0]
+    answered = call.reached("in-progress", end)
+    if answered is not None and rng.random() < 0.15:
+        call_logs.recording(voice, call.sid, call.account_sid, end, int(end - answered))
+    if outcome == "failed":
+        text = "An attempt to retrieve content from the call's Url returned an HTTP 500 response"
+        call_logs.notification(voice, call.sid, call.account_sid, end, 11200, text)
+
+
 def seed_calls(sandbox: Sandbox, account: str, count: int, rng: random.Random) -> None:
     """Inbound and API calls over six months, a quarter of the answered ones with a Dial leg."""
     voice = sandbox.voice
@@ -86,6 +98,7 @@ def seed_calls(sandbox: Sandbox, account: str, count: int, rng: random.Random) -
         outcome = rng.choices([o for o, _ in OUTCOMES], [w for _, w in OUTCOMES])[0]
         _history(voice, call, outcome, rng)
         answered = call.reached("in-progress", now)
+        _logs(voice, call, outcome, rng)
         if answered is not None and rng.random() < 0.25:
             leg = voice.new_call(account, _number(rng), from_, "outbound-dial", at=answered, parent=call)
             end = call.timeline[-1][0]

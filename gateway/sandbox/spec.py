@@ -62,12 +62,19 @@ class Spec:
         props = self._body_schema(path, "get")["properties"]
         return str(next(name for name, schema in props.items() if schema.get("type") == "array"))
 
-    def list_item_properties(self, path: str) -> tuple[str, ...]:
+    def list_item_properties(self, path: str) -> tuple[tuple[str, bool], ...]:
         schema = self.resolve(self._body_schema(path, "get")["properties"][self.items_key(path)]["items"])
-        return tuple(schema.get("properties", {}))
+        return self._nullable(schema)
 
-    def instance_properties(self, path: str, method: str) -> tuple[str, ...]:
-        return tuple(self._body_schema(path, method).get("properties", {}))
+    def instance_properties(self, path: str, method: str) -> tuple[tuple[str, bool], ...]:
+        return self._nullable(self._body_schema(path, method))
+
+    def _nullable(self, schema: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+        """(name, whether null is allowed) for each property, in the spec's order."""
+        props = schema.get("properties", {})
+        return tuple(
+            (name, bool(self.resolve(s).get("nullable", s.get("nullable")))) for name, s in props.items()
+        )
 
     def path_pattern(self, path: str, name: str) -> re.Pattern[str] | None:
         for method in self.methods(path):

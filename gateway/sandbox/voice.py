@@ -42,6 +42,8 @@ class Call:
     """A number to Dial when answered (pending until the child leg exists)."""
     updated: float = 0.0
     answered_by: str | None = None
+    recordings: Ordered = field(default_factory=Ordered)
+    notifications: Ordered = field(default_factory=Ordered)
 
     @property
     def key(self) -> tuple[float, int]:
@@ -65,6 +67,17 @@ class Call:
         """Ends the call at ``at`` (drops what the timeline planned after it)."""
         self.timeline = [(t, s) for t, s in self.timeline if t < at] + [(at, status)]
         self.updated = at
+
+
+@dataclass
+class Entry:
+    """A recording or notification a call left: its 2010 fields beyond the common ones."""
+
+    seq: int
+    sid: str
+    call: Call
+    created: float
+    data: dict[str, Any]
 
 
 @dataclass
@@ -201,6 +214,14 @@ class Voice:
     def delete_call(self, call: Call) -> None:
         self.calls[call.account_sid].remove(call.key)
         self._live.pop(call.sid, None)
+
+    def log(self, call: Call, kind: str, at: float, **data: Any) -> Entry:
+        """Adds a recording (``kind="recordings"``) or notification to a call."""
+        prefix = "RE" if kind == "recordings" else "NO"
+        entry = Entry(self.store._next(), new_sid(prefix), call, at, data)
+        table: Ordered = getattr(call, kind)
+        table.add(entry.seq, entry)
+        return entry
 
     # Conferences ----------------------------------------------------------------------------------
     def add_conference(self, account: str, name: str, at: float | None = None) -> Conference:

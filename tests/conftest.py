@@ -168,3 +168,18 @@ def voice_config(clock: Clock) -> SandboxConfig:
         call_length=LENGTH,
         clock=clock,
     )
+
+
+@pytest.fixture
+def voice(sandbox_app: Any) -> Any:
+    """The sandbox's calls and conferences (gateway/sandbox/voice.py)."""
+    return sandbox_app.state.sandbox.voice
+
+
+def shape(node: ET.Element) -> Any:
+    """An element's structure with every value masked: tags, in order, all the way down."""
+    return (node.tag, [shape(child) for child in node])
+
+
+def tags(node: ET.Element) -> list[str]:
+    return [child.tag for child in node]

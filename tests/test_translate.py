@@ -103,3 +103,68 @@ def test_scalars() -> None:
     assert scalar(1.5) == "1.5"
     assert scalar(None) is None
     assert scalar({"a": 1}) == '{"a":1}'
+
+
+def test_call_fields_value_maps_flags_fallback_and_only_if() -> None:
+    from gateway.resources.calls import CALLS
+
+    tr = translator(CALLS)
+    parent = {
+        "sid": "CAparent",
+        "parent_call_sid": None,
+        "to": "+14155551212",
+        "from": "+16465550000",
+        "status": "in-progress",
+        "direction": "outbound-api",
+        "date_created": "Wed, 18 Nov 2026 11:06:40 +0000",
+    }
+    record = dict(tr.record(parent, {"AccountSid": "AC"}))
+    assert (record["Sid"], record["CallSegmentSid"], record["Status"], record["Flags"]) == (
+        "CAparent",
+        None,
+        "1",
+        "2",
+    )
+    assert (record["Called"], record["Caller"]) == ("4155551212", "6465550000")
+    leg = {
+        **parent,
+        "sid": "CAleg",
+        "parent_call_sid": "CAparent",
+        "direction": "outbound-dial",
+        "status": "queued",
+    }
+    record = dict(tr.record({**leg, "parent": {"direction": "inbound"}}, {}))
+    assert (record["Sid"], record["CallSegmentSid"], record["Status"], record["Flags"]) == (
+        "CAparent",
+        "CAleg",
+        "0",
+        "5",
+    )
+    assert dict(tr.record(leg, {}))["Flags"] == "4"  # the parent could not be read: the leg's own bit
+    assert dict(tr.record({**parent, "direction": None}, {}))["Flags"] is None
+
+
+def test_participant_booleans_as_the_docs_write_them() -> None:
+    from gateway.resources.conferences import PARTICIPANTS
+
+    item = {"muted": True, "start_conference_on_enter": True, "end_conference_on_exit": False}
+    record = dict(translator(PARTICIPANTS).record(item, {}))
+    assert (record["Muted"], record["StartConferenceOnEnter"], record["EndConferenceOnExit"]) == (
+        "true",
+        "1",
+        "0",
+    )
+
+
+def test_epoch_date_style() -> None:
+    import dataclasses
+
+    from gateway.translate import epoch
+
+    assert epoch("Mon, 02 Mar 2009 09:38:05 +0000") == "1235986685"
+    assert epoch("2009-03-02T09:38:05Z") == "1235986685"
+    assert epoch("2009-03-02T09:38:05") == "1235986685"
+    assert epoch("not a date") == "not a date"
+    resource = dataclasses.replace(CALLER_IDS, name="epoch_ids", date_style="epoch")
+    record = dict(translator(resource).record({"date_created": "Mon, 02 Mar 2009 09:38:05 +0000"}, {}))
+    assert record["DateCreated"] == "1235986685"

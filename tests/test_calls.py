@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import parse_qsl
@@ -446,3 +449,24 @@ def test_the_docs_call_list_is_sorted_newest_first() -> None:
     example = ET.fromstring((FIXTURES / "golden" / "calls.xml").read_text())[0]
     starts = [c.findtext("StartTime") for c in example]
     assert starts == ["Thu, 03 Apr 2008 04:36:33 -0400", "Thu, 03 Apr 2008 01:37:05 -0400"]
+
+
+def tips_csv_row() -> list[str]:
+    text = (REFERENCE / "tips.md").read_text()
+    lines = text.split("Would return: \n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    return next(csv.reader(io.StringIO("".join(line.lstrip(">") for line in lines[1:]).strip())))
+
+
+async def test_calls_csv_and_json_follow_calls_md_not_the_tips_trailing_fields(
+    client: httpx.AsyncClient, voice: Any
+) -> None:
+    """tips.md's Calls CSV row has calls.md's fourteen values in calls.md's order, then two empty fields;
+    its JSON adds "Annotation": null. Neither is on calls.md or in 2010: the gateway writes the fourteen."""
+    example = [value for _, value in elements(golden("call.xml")[0])]
+    assert tips_csv_row()[:14] == example and tips_csv_row()[14:] == ["", ""]
+    tips_json = json.loads((FIXTURES / "golden" / "calls.json.txt").read_text().replace("}}]", "}]", 1))
+    assert list(tips_json["TwilioResponse"]["Calls"][0]["Call"]) == [*CALL_ORDER, "Annotation"]
+    voice.new_call(ACCOUNT, "+14155551212", OURS, "outbound-api", at=voice.clock() - 100)
+    body = (await client.get(f"{PREFIX}/Calls.json")).json()["TwilioResponse"]
+    assert list(body["Calls"][0]["Call"]) == CALL_ORDER
+    assert body["total"] == "1"

@@ -1,5 +1,7 @@
 """The sandbox upstream: the 2010-04-01 OutgoingCallerIds / IncomingPhoneNumbers endpoints and Trunking
-v1 PhoneNumbers, as the official OpenAPI specs in ``gateway/sandbox/specs`` describe them.
+v1 PhoneNumbers (hand-written here), and the spec-driven endpoints of :meth:`Sandbox.endpoints` (Calls,
+Conferences, Participants, a call's Recordings and Notifications), as the official OpenAPI specs in
+``specs/`` describe them.
 
 It deliberately does not help the gateway: no ``total``/``num_pages``, opaque page tokens, relative
 ``*_page_uri`` on 2010 lists and absolute ``meta`` URLs on v1 lists, Twilio's JSON errors.

@@ -17,7 +17,10 @@ def test_the_readme_walk_through_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     block = readme.split("```sh\nAUTH=", 1)[1].split("```", 1)[0]
     sandbox_port = free_port()
-    process, port = start_cli("--sandbox", "--sandbox-port", str(sandbox_port))
+    start = readme.split("Start `", 1)[1].split("`", 1)[0]
+    assert start.startswith("SANDBOX_SEED=calls=200,conferences=2 python -m gateway serve --sandbox")
+    env = {"SANDBOX_SEED": "calls=200,conferences=2"}
+    process, port = start_cli("--sandbox", "--sandbox-port", str(sandbox_port), env=env)
     try:
         script = ("set -e\nAUTH=" + block).replace(":8080", f":{port}").replace(":8081", f":{sandbox_port}")
         result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
@@ -31,7 +34,13 @@ def test_the_readme_walk_through_runs() -> None:
     assert 'numpages="2" pagesize="1"' in out
     assert "<FriendlyName>My Second Line</FriendlyName>" in out
     assert "<FriendlyName>Home again</FriendlyName>" in out
-    assert out.count("HTTP/1.1 204") == 2
+    assert out.count("HTTP/1.1 204") == 3
+    assert "<Status>0</Status>" in out and "<Status>1</Status>" in out
+    assert "<Called>4155551212</Called><Caller>6465550000</Caller>" in out
+    assert "<CallSegmentSid>CA" in out and "<Flags>6</Flags>" in out
+    assert '<Calls page="3"' in out
+    assert "Sid,DateCreated,DateUpdated,CallSegmentSid,AccountSid,Called,Caller" in out
+    assert "<Muted>true</Muted>" in out
     assert "HTTP/1.1 405" in out
     assert '{"TwilioResponse":' in out
     assert "Sid,AccountSid,FriendlyName,PhoneNumber,DateCreated,DateUpdated" in out

@@ -1,5 +1,5 @@
 """The sandbox upstream: the 2010-04-01 OutgoingCallerIds / IncomingPhoneNumbers endpoints and Trunking
-v1 PhoneNumbers (hand-written here), and the spec-driven endpoints of :meth:`Sandbox.endpoints` (Calls,
+v1 PhoneNumbers (hand-written here), and the spec-driven endpoints listed in :mod:`.endpoints` (Calls,
 Conferences, Participants, a call's Recordings and Notifications), as the official OpenAPI specs in
 ``specs/`` describe them.
 
@@ -26,10 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import call_logs, seed, views, voice_api
+from . import seed, views
 from .calls import Callbacks, Verification
-from .engine import Endpoints
-from .spec import api_spec
+from .endpoints import spec_endpoints
 from .store import CallerId, Ordered, Store, new_sid
 from .voice import Voice
 
@@ -120,24 +119,6 @@ class Sandbox:
             self.store.provision_incoming(account, config.incoming_numbers)
             self.store.seed_caller_ids(account, config.seed_caller_ids)
         seed.apply(self, config.seed)
-
-    def endpoints(self) -> list[Endpoints]:
-        """The 2010 endpoints served by the spec-driven engine, with their behaviours."""
-        spec = api_spec()
-        logs = [Endpoints(spec, *plugged) for plugged in call_logs.behaviours(self.voice)]
-        return [
-            *logs,
-            Endpoints(spec, voice_api.CALLS, voice_api.CALL, voice_api.CallsBehaviour(self.voice)),
-            Endpoints(
-                spec, voice_api.CONFERENCES, voice_api.CONFERENCE, voice_api.ConferencesBehaviour(self.voice)
-            ),
-            Endpoints(
-                spec,
-                voice_api.PARTICIPANTS,
-                voice_api.PARTICIPANT,
-                voice_api.ParticipantsBehaviour(self.voice),
-            ),
-        ]
 
     # Authentication --------------------------------------------------------------------------
     def authenticate(self, request: Request, account: str | None) -> str:
@@ -397,7 +378,7 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
                 methods=["GET", "DELETE"],
             ),
         ]
-        + [route for endpoints in sandbox.endpoints() for route in endpoints.routes(sandbox)],
+        + [route for endpoints in spec_endpoints(sandbox) for route in endpoints.routes(sandbox)],
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )
     app.state.sandbox = sandbox

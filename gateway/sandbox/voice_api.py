@@ -3,6 +3,7 @@ where items live, their JSON, their filters and what writes do. Everything else 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -31,9 +32,16 @@ def _error(status: int, code: int, message: str) -> Exception:
 
 
 def rfc2822(at: float | None) -> str | None:
-    if at is None:
-        return None
-    return format_datetime(datetime.fromtimestamp(int(at), UTC))
+    return None if at is None else _rfc2822(int(at))
+
+
+@functools.lru_cache(maxsize=65536)
+def _rfc2822(second: int) -> str:
+    return format_datetime(datetime.fromtimestamp(second, UTC))
+
+
+formatted = functools.lru_cache(maxsize=65536)(pretty)
+"""``(415) 555-1212``: the sandbox renders the same numbers again and again."""
 
 
 def _instant(value: str) -> tuple[datetime, bool]:
@@ -165,9 +173,9 @@ class CallsBehaviour:
             "parent_call_sid": call.parent_call_sid,
             "account_sid": call.account_sid,
             "to": call.to,
-            "to_formatted": pretty(call.to),
+            "to_formatted": formatted(call.to),
             "from": call.from_,
-            "from_formatted": pretty(call.from_),
+            "from_formatted": formatted(call.from_),
             "phone_number_sid": call.phone_number_sid,
             "status": status,
             "start_time": rfc2822(call.reached("ringing", now) or call.reached("in-progress", now)),

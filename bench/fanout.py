@@ -51,20 +51,25 @@ async def main(calls: int, rounds: int) -> None:
     sandbox = create_sandbox(config)
     voice = sandbox.state.sandbox.voice
     for index in range(2 * calls):
-        call = voice.new_call(ACCOUNT, "+14155551212", "+16465550000", "outbound-api", at=NOW - 10_000 + index)
-        if index % 2:  # in progress
-            start = NOW - 10
-        else:  # queued or ringing, interleaved
-            start = NOW - (1 if index % 4 == 0 else 3)
+        call = voice.new_call(
+            ACCOUNT, "+14155551212", "+16465550000", "outbound-api", at=NOW - 10_000 + index
+        )
+        # odd: in progress; even: queued or ringing, interleaved
+        start = NOW - 10 if index % 2 else NOW - (1 if index % 4 == 0 else 3)
         call.timeline = [(start, "queued"), (start + 2, "ringing"), (start + 4, "in-progress")]
     upstream = Counting(httpx.ASGITransport(app=sandbox))
-    settings = Settings(upstream="http://sandbox.test", trunking_upstream="http://sandbox.test", list_cache_ttl=0)
+    settings = Settings(
+        upstream="http://sandbox.test", trunking_upstream="http://sandbox.test", list_cache_ttl=0
+    )
     app = create_app(settings, upstream)
     results: dict[str, list[float]] = {"Status=1": [], "Status=0": []}
     requests: dict[str, int] = {}
-    async with app.gateway_app.lifespan(), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gw", auth=(ACCOUNT, TOKEN)
-    ) as client:
+    async with (
+        app.gateway_app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw", auth=(ACCOUNT, TOKEN)
+        ) as client,
+    ):
         for _ in range(rounds):
             for query in results:
                 before = upstream.count

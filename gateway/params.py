@@ -29,7 +29,7 @@ def _values(param: Param, value: str) -> tuple[str, ...]:
     return mapped
 
 
-def form(declared: tuple[Param, ...], params: dict[str, str], region: str) -> dict[str, str]:
+def upstream_form(declared: tuple[Param, ...], params: dict[str, str], region: str) -> dict[str, str]:
     """Pops the declared parameters from ``params``; returns them under their upstream names."""
     out: dict[str, str] = {}
     for param in declared:
@@ -74,7 +74,7 @@ def _spellings(param: Param) -> list[tuple[str, str]]:
     return found
 
 
-def queries(filters: tuple[Param, ...], params: dict[str, str], region: str) -> list[Query]:
+def upstream_queries(filters: tuple[Param, ...], params: dict[str, str], region: str) -> list[Query]:
     """Pops the declared filters from ``params``; one upstream query per combination of fanned values."""
     choices: list[list[tuple[str, str]]] = []
     for param in filters:

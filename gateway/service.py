@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import fanout, paging, params, resources
+from . import fanout, paging, resources
 from . import observability as obs
 from .document import Document, Instance, Listing, Record
 from .errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized
 from .legacy import LegacyRequest
 from .paging import ListCache, Window
+from .params import upstream_form, upstream_queries
 from .resources import Operation, Resource
 from .settings import Settings
 from .translate import translator
@@ -185,7 +186,7 @@ class Gateway:
 
     async def write(self, call: Call) -> Outcome:
         given = dict(call.request.params)
-        form = params.form(call.operation.params, given, self.settings.phone_region)
+        form = upstream_form(call.operation.params, given, self.settings.phone_region)
         form.update(given)  # 2010-only and unknown parameters pass through unchanged
         path = call.resource.upstream_list if call.operation.action == "create" else None
         target = (path or call.resource.upstream_instance).format(**call.path)
@@ -197,7 +198,7 @@ class Gateway:
         page, num = paging.requested(given)
         client_filters = list(given.items())
         fixed = [(name, value.format(**call.path)) for name, value in call.resource.upstream_query]
-        queries = params.queries(call.resource.filters, given, self.settings.phone_region)
+        queries = upstream_queries(call.resource.filters, given, self.settings.phone_region)
         queries = [[*fixed, *query, *given.items()] for query in queries]
         key = (
             call.resource.name,

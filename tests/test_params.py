@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import BadRequest, MissingParameter
-from gateway.params import form, queries
+from gateway.params import upstream_form as form
+from gateway.params import upstream_queries as queries
 from gateway.resources.calls import CALLS, MAKE_CALL
 from gateway.resources.conferences import CONFERENCES
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gateway.document import Record
 from gateway.fanout import instant, merge
 from gateway.resources.model import Order
@@ -41,3 +44,20 @@ def test_instant_reads_both_date_styles() -> None:
     assert instant("1235986685") == 1235986685.0
     assert instant("Mon, 02 Mar 2009 09:38:05 +0000") == 1235986685.0
     assert instant("") == instant(None) == instant("garbage") == float("-inf")
+
+
+@given(st.lists(st.tuples(st.integers(0, 59), st.integers(0, 2)), max_size=60))
+def test_merge_equals_a_stable_sort_of_the_disjoint_lists(items: list[tuple[int, int]]) -> None:
+    lists: list[list[Record]] = [[], [], []]
+    for index, (second, which) in enumerate(items):
+        lists[which].append(rec(f"CA{index}", DAY.format(second)))
+    for records in lists:  # each upstream list newest first, as the upstream sends it
+        records.sort(key=lambda r: dict(r)["DateCreated"] or "", reverse=True)
+    merged = merge(lists, Order("DateCreated"))
+    expected = sorted(
+        (r for records in lists for r in records),
+        key=lambda r: dict(r)["DateCreated"] or "",
+        reverse=True,
+    )
+    assert [dict(r)["DateCreated"] for r in merged] == [dict(r)["DateCreated"] for r in expected]
+    assert sorted(dict(r)["Sid"] or "" for r in merged) == sorted(f"CA{i}" for i in range(len(items)))

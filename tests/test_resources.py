@@ -95,3 +95,14 @@ def test_value_maps_go_both_ways() -> None:
         ("false",),
     ]
     assert ValueMap("x", {"a": "1"}, default="9").legacy("b") == "9"
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.name)
+def test_every_declaration_compiles_into_a_translator(resource: resources.Resource) -> None:
+    from gateway.translate import translator
+
+    columns = translator(resource).columns
+    assert len(columns) == len(set(columns)) >= len(resource.item.fields)
+    for operation in (*resource.list_ops.values(), *resource.instance_ops.values()):
+        if operation.shape is not None:
+            assert translator(resource, operation.shape).columns

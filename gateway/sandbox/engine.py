@@ -1,8 +1,9 @@
 """Spec-driven endpoints: generic list / create / fetch / update / delete over a resource's state.
 
 The spec says which methods a path has, which query and form parameters it takes (required ones,
-enums, integers), the list key and the item's properties (every property the spec has is present,
-``null`` when the resource has no value for it) and the success status. A :class:`Behaviour` says only
+enums, integers, dates), the path sids' patterns, the list key and the item's properties (every property
+the spec has, in its order, ``null`` when the resource has no value for it unless the spec forbids null)
+and the success status. A :class:`Behaviour` says only
 what is specific to a resource with state: where its items live, how one renders, how each filter
 matches, and what creating, updating and deleting do. Paging is the sandbox's (opaque tokens, the 2010
 envelope with ``next_page_uri``).

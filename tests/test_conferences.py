@@ -187,3 +187,13 @@ async def test_paging_uris_keep_the_singular_path_the_client_used(
     assert len(listing) == 2
     assert f"/Conference/{room.sid}/Participants" in listing.get("uri", "")
     assert tags(listing[0])[:3] == ["ConferenceSid", "AccountSid", "CallSid"]
+
+
+async def test_alternate_formats(client: httpx.AsyncClient, room: Any) -> None:
+    people = f"{PREFIX}/Conferences/{room.sid}/Participants"
+    body = (await client.get(people + ".json")).json()["TwilioResponse"]
+    assert [p["Participant"]["Muted"] for p in body["Participants"]] == ["true", "false"]
+    header = (await client.get(people + ".csv")).text.splitlines()[0]
+    assert header == ",".join(tags(golden("participant.xml")[0]))
+    html = (await client.get(f"{PREFIX}/Conferences/{room.sid}.html")).text
+    assert 'class="friendly-name"' in html and "MyRoom" in html

@@ -3,6 +3,11 @@ the legacy app, the sandbox's call clock moved by the test."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +18,8 @@ import pytest
 from gateway.app import create_app
 from gateway.sandbox import SandboxConfig, create_sandbox
 from gateway.settings import Settings
-from tests.conftest import ACCOUNT, TOKEN, Clock
+from tests.conftest import ACCOUNT, ROOT, TOKEN, Clock
+from tests.e2e.test_e2e import free_port
 from tests.servers import serve
 
 BASE = f"/2008-08-01/Accounts/{ACCOUNT}"
@@ -122,3 +128,41 @@ def test_mute_and_kick_a_participant(voice_stack: tuple[httpx.Client, Any]) -> N
     assert (kicked.status_code, kicked.content) == (204, b"")
     assert client.get(f"{BASE}/Conferences/{room}/Participants/{target}").status_code == 404
     assert xml(client.get(f"{BASE}/Calls/{target}")).findtext("Status") == "2"
+
+
+def test_the_sandbox_command_seeds_calls_and_conferences() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "sandbox",
+            "--port",
+            str(port),
+            "--seed",
+            "calls=120,conferences=2",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "SANDBOX_CALL_STEP": "0.5"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    api = f"http://127.0.0.1:{port}/2010-04-01/Accounts/{ACCOUNT}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                calls = httpx.get(f"{api}/Calls.json?PageSize=1000", auth=(ACCOUNT, TOKEN), timeout=2).json()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the sandbox did not start"
+                time.sleep(0.1)
+        top = [c for c in calls["calls"] if c["parent_call_sid"] is None]
+        assert len(top) >= 120 + 4  # the seeded calls and at least two participants per conference
+        conferences = httpx.get(f"{api}/Conferences.json", auth=(ACCOUNT, TOKEN)).json()["conferences"]
+        assert len(conferences) == 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)

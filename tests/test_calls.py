@@ -470,3 +470,10 @@ async def test_calls_csv_and_json_follow_calls_md_not_the_tips_trailing_fields(
     body = (await client.get(f"{PREFIX}/Calls.json")).json()["TwilioResponse"]
     assert list(body["Calls"][0]["Call"]) == CALL_ORDER
     assert body["total"] == "1"
+
+
+async def test_a_2008_timeout_above_2010s_maximum_is_sent_unchanged(
+    client: httpx.AsyncClient, upstream: CountingTransport
+) -> None:
+    await make(client, Timeout="999")
+    assert sent_form(upstream, "POST", "/Calls.json")["Timeout"] == "999"

@@ -45,8 +45,8 @@ def config_from_env(
     seeded = seed_caller_ids
     if seeded is None:
         seeded = int(env.get("SANDBOX_SEED_CALLER_IDS", "0"))
-    step = call_step if call_step is not None else _seconds(env, "SANDBOX_CALL_STEP", 2.0)
-    length = call_length if call_length is not None else _seconds(env, "SANDBOX_CALL_LENGTH", 20.0)
+    step = _seconds(env, "SANDBOX_CALL_STEP", 2.0, call_step)
+    length = _seconds(env, "SANDBOX_CALL_LENGTH", 20.0, call_length)
     return SandboxConfig(
         accounts=accounts,
         verification=mode,
@@ -58,14 +58,17 @@ def config_from_env(
     )
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, given: float | None) -> float:
     raw = env.get(name)
-    if raw is None or raw == "":
+    if given is not None:
+        value = given
+    elif raw is None or raw == "":
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds") from None
+    else:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a number of seconds") from None
     if not 0 <= value < 86400:
         raise ValueError(f"{name} must be between 0 and 86400 seconds")
     return value

@@ -31,6 +31,8 @@ def test_environment_and_flags() -> None:
     assert (defaults.seed, defaults.call_step, defaults.call_length) == ({}, 2.0, 20.0)
     with pytest.raises(ValueError, match="SANDBOX_CALL_STEP"):
         config_from_env({"SANDBOX_CALL_STEP": "soon"})
+    with pytest.raises(ValueError, match="SANDBOX_CALL_LENGTH"):
+        config_from_env({}, call_length=-1.0)
 
 
 def test_the_command_line_refuses_an_unknown_seed(capsys: pytest.CaptureFixture[str]) -> None:

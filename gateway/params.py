@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import date
 
 from . import phone
 from .errors import BadRequest, MissingParameter
@@ -17,6 +18,16 @@ from .resources.model import COMPARE_SUFFIX, Param
 
 Query = list[tuple[str, str]]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _is_date(value: str) -> bool:
+    if not _DATE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _values(param: Param, value: str) -> tuple[str, ...]:
@@ -77,12 +88,16 @@ def _spellings(param: Param) -> list[tuple[str, str]]:
 def upstream_queries(filters: tuple[Param, ...], params: dict[str, str], region: str) -> list[Query]:
     """Pops the declared filters from ``params``; one upstream query per combination of fanned values."""
     choices: list[list[tuple[str, str]]] = []
+    spelled: dict[str, str] = {}
     for param in filters:
         for legacy, upstream in _spellings(param):
             value = params.pop(legacy, None)
             if value is None:
                 continue
-            if param.date and not _DATE.fullmatch(value.strip()):
+            if upstream in spelled:
+                raise BadRequest(f"{legacy} and {spelled[upstream]} are the same filter; give it once")
+            spelled[upstream] = legacy
+            if param.date and not _is_date(value.strip()):
                 raise BadRequest(f"{legacy} must be a date, YYYY-MM-DD")
             if param.phone:
                 value = phone.parse(value, region=region, name=param.name).e164

@@ -62,7 +62,16 @@ def test_one_legacy_value_fans_out_and_combinations_multiply() -> None:
     ]
 
 
-@pytest.mark.parametrize("given", [{"Status": "6"}, {"StartTime": "July 6"}, {"StartTime>": "2009-7-6"}])
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"Status": "6"},
+        {"StartTime": "July 6"},
+        {"StartTime>": "2009-7-6"},
+        {"StartTime<": "2009-13-45"},
+        {"StartTime>": "2009-07-06", "StartTime>=": "2009-07-07"},
+    ],
+)
 def test_filters_refuse(given: dict[str, str]) -> None:
     with pytest.raises(BadRequest):
         queries(CALLS.filters, given, "US")

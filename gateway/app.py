@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -20,19 +20,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import legacy, render, resources
 from . import observability as obs
+from .cache import create_store
 from .compression import compressed
 from .document import Problem
 from .errors import GatewayError, MethodNotAllowed, NotFound
 from .har import HarWriter, RecordMiddleware
 from .middleware import ExchangeMiddleware, LimitMiddleware, Message, Receive, Scope, Send, header
-from .paging import ListCache
 from .resources import LEGACY_PREFIX
 from .service import Gateway
 from .settings import Settings
 from .shadow import Shadow
 from .tracing import traced
 from .upstream import Upstream
+from .views import Lists
 
+T = TypeVar("T")
 log = logging.getLogger("gateway.app")
 
 
@@ -109,12 +111,18 @@ class GatewayApp:
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
         upstream = Upstream(self.settings, self.transport)
-        cache = ListCache(
-            self.settings.list_cache_ttl,
+        store = create_store(
+            self.settings.cache_url.get() if self.settings.cache_url else None,
             self.settings.list_cache_max_lists,
             self.settings.list_cache_max_items,
         )
-        self.gateway = Gateway(self.settings, upstream, cache)
+        lists = Lists(
+            store,
+            ttl=self.settings.list_cache_ttl,
+            count_timeout=self.settings.list_count_timeout,
+            total_timeout=self.settings.total_timeout,
+        )
+        self.gateway = Gateway(self.settings, upstream, lists)
         if self.settings.shadow_legacy_upstream:
             self.shadow = Shadow(self.settings, self.shadow_transport)
         try:
@@ -122,6 +130,7 @@ class GatewayApp:
         finally:
             self.gateway = None
             await upstream.aclose()
+            await store.aclose()
             if self.shadow is not None:
                 await self.shadow.aclose()
                 self.shadow = None
@@ -184,7 +193,14 @@ class GatewayApp:
             header(scope, b"content-type") or "",
             header(scope, b"authorization"),
         )
-        outcome = await gateway.handle(request)
+        if request.method in ("GET", "HEAD"):
+            found = await until_disconnected(receive, gateway.handle(request))
+            if found is None:  # the client left: its list walk was cancelled; 499 for the access log
+                await send_bytes(send, 499, b"", None)
+                return
+            outcome = found
+        else:
+            outcome = await gateway.handle(request)
         if outcome.document is None:
             await send_bytes(send, outcome.status, b"", None)
             return
@@ -260,6 +276,24 @@ class GatewayApp:
         ready = all(result == "reachable" for result in results)
         self._ready = (now, ready, hosts)
         return ready, hosts
+
+
+async def until_disconnected(receive: Receive, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or ``None`` after cancelling it when the client disconnects first (the
+    request body is read already, so the next message can only be the disconnect)."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(receive())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() or watcher.result().get("type") != "http.disconnect":
+            return await task
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+    finally:
+        watcher.cancel()
+        task.cancel()
 
 
 def create_app(

@@ -59,8 +59,14 @@ TRANSLATION_ERRORS = Counter(
 )
 LIST_CACHE = Counter(
     "gateway_list_cache_total",
-    "List snapshot look-ups: hit, miss, or invalidated by a write.",
+    "List view look-ups: hit (a page from a kept view), miss (a fresh count), or invalidated by a write.",
     ("result",),
+    registry=REGISTRY,
+)
+CACHE_FALLBACK = Counter(
+    "gateway_cache_fallback_total",
+    "Operations of the shared list cache (Redis) that failed and were served in process, by operation.",
+    ("operation",),
     registry=REGISTRY,
 )
 SHADOW_DIFFS = Counter(

@@ -9,21 +9,22 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import fanout, paging, resources
 from . import observability as obs
-from .document import Document, Instance, Listing, Record
+from .document import Document, Instance, Listing
 from .errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized
 from .legacy import LegacyRequest
-from .paging import ListCache, Window
 from .params import upstream_form, upstream_queries
 from .resources import Operation, Resource
 from .settings import Settings
 from .translate import translator
 from .upstream import Reply, Upstream, decode
+from .views import Lists, ListSpec, list_key
+from .walk import Cursor, Params, Walker
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +69,10 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, upstream: Upstream, cache: ListCache) -> None:
+    def __init__(self, settings: Settings, upstream: Upstream, lists: Lists) -> None:
         self.settings = settings
         self.upstream = upstream
-        self.cache = cache
+        self.lists = lists
         self._injected: str | None = None
         if settings.upstream_account_sid and settings.upstream_auth_token:
             pair = f"{settings.upstream_account_sid}:{settings.upstream_auth_token.get()}"
@@ -120,9 +121,9 @@ class Gateway:
         try:
             return await (self.delete(call) if action == "delete" else self.write(call))
         finally:
-            # After the write (even a failed one, which may have half happened): snapshots of the
-            # account are dropped, and walks that overlapped the write are not kept (paging.py).
-            self.cache.invalidate(call.account)
+            # After the write (even a failed one, which may have half happened): later pages without
+            # a view id count afresh, and walks that overlapped the write are not reused (views.py).
+            await self.lists.invalidate(call.account)
 
     async def _send(self, call: Call, method: str, target: str, **kwargs: Any) -> Reply:
         return await self.upstream.send(
@@ -196,56 +197,72 @@ class Gateway:
     async def listing(self, call: Call) -> Outcome:
         given = dict(call.request.params)
         page, num = paging.requested(given)
+        view = given.pop(paging.VIEW_PARAM, None)
         client_filters = list(given.items())
         fixed = [(name, value.format(**call.path)) for name, value in call.resource.upstream_query]
         queries = upstream_queries(call.resource.filters, given, self.settings.phone_region)
-        queries = [[*fixed, *query, *given.items()] for query in queries]
-        key = (
-            call.resource.name,
-            tuple(sorted(call.path.items())),
-            paging.credentials_digest(call.authorization),
-            tuple(tuple(query) for query in queries),
+        merged: list[Params] = [(*fixed, *query, *given.items()) for query in queries]
+        target = call.resource.upstream_list.format(**call.path)
+        size = ("PageSize", str(paging.UPSTREAM_PAGE_SIZE))
+        spec = ListSpec(
+            key=list_key(
+                call.resource.name,
+                sorted(call.path.items()),
+                paging.credentials_digest(call.authorization),
+                merged,
+            ),
+            account=call.account,
+            start=tuple(Cursor(target, (*query, size)) for query in merged),
         )
-        records = await self.cache.get(key, call.account, lambda: self.walk_all(call, queries))
-        window = Window(page, num, len(records))
-        attrs = window.attrs() + paging.page_uris(window, call.request.uri, client_filters)
+        walker = Walker(
+            fetch=lambda target, params: self.walk(call, target, params),
+            keep=lambda item: self._listed(call, item),
+            partition=call.resource.paging.partition,
+            order=_order_key(call.resource),
+            max_pages=self.settings.list_max_pages,
+            concurrency=self.settings.list_count_concurrency,
+        )
+        found = await self.lists.page(spec, walker, view, page, num)
+        attrs = found.window.attrs() + paging.page_uris(
+            found.window, call.request.uri, client_filters, found.view
+        )
         tr = translator(call.resource)
-        chunk = records[window.start : window.start + window.count]
-        listing = Listing(call.resource.list_element, tr.shape.element, attrs, chunk)
+        embedded: dict[str, object] = {}
+        records = [tr.record(await self._embedded(call, item, embedded), call.path) for item in found.items]
+        listing = Listing(call.resource.list_element, tr.shape.element, attrs, records)
         return Outcome(200, listing, tr.columns)
 
-    async def walk_all(self, call: Call, queries: list[list[tuple[str, str]]]) -> list[Record]:
-        """Every upstream query's list, merged in the upstream's order (:mod:`gateway.fanout`)."""
-        return fanout.merge([await self.walk(call, query) for query in queries], call.resource.order)
+    async def walk(self, call: Call, target: str, params: Params | None) -> tuple[list[Any], str | None]:
+        """One upstream list page: its items and its next-page link."""
+        body = await self._call(call, "GET", target, params=list(params) if params else None)
+        if not isinstance(body, Mapping):
+            raise BadGateway("The upstream API answered a list with no body")
+        items = call.resource.paging.items(body)
+        if not isinstance(items, list):
+            raise BadGateway("The upstream API answered with an unexpected list body")
+        following = call.resource.paging.next_url(body)
+        if following is not None and not isinstance(following, str):
+            raise BadGateway("The upstream API answered with an unexpected next page")
+        if following and (len(following) > paging.MAX_LINK_BYTES or not following.isascii()):
+            raise BadGateway("The upstream API answered with an unusable next page link")
+        return items, following or None
 
-    async def walk(self, call: Call, query: list[tuple[str, str]]) -> list[Record]:
-        tr = translator(call.resource)
-        records: list[Record] = []
-        target: str | None = call.resource.upstream_list.format(**call.path)
-        params: list[tuple[str, str]] | None = [*query, ("PageSize", str(paging.UPSTREAM_PAGE_SIZE))]
-        seen: set[str] = set()
-        embedded: dict[str, object] = {}
-        scoped = bool(call.resource.owned_by or call.resource.skip_if)
-        embeds = call.resource.embed is not None
-        while target:
-            if target in seen or len(seen) >= paging.MAX_UPSTREAM_PAGES:
-                raise BadGateway("The upstream API's paging does not end")
-            seen.add(target)
-            body = await self._call(call, "GET", target, params=params)
-            items = call.resource.paging.items(body)
-            if not isinstance(items, list):
-                raise BadGateway("The upstream API answered with an unexpected list body")
-            for item in items:
-                if scoped and not self._listed(call, item):
-                    continue
-                if embeds:
-                    item = await self._embedded(call, item, embedded)
-                records.append(tr.record(item, call.path))
-            following = call.resource.paging.next_url(body)
-            if following is not None and not isinstance(following, str):
-                raise BadGateway("The upstream API answered with an unexpected next page")
-            target, params = following or None, None
-        return records
+
+def _order_key(resource: Resource) -> Callable[[Any], float] | None:
+    """The upstream's list order (a legacy field, :class:`~gateway.resources.model.Order`) as a key
+    on upstream items, larger first, for merging the lists of several queries."""
+    order = resource.order
+    if order is None:
+        return None
+    name = next((f.upstream for f in resource.item.fields if f.legacy == order.legacy), None)
+    if name is None:
+        return None
+    sign = 1.0 if order.descending else -1.0
+
+    def key(item: Any) -> float:
+        return sign * fanout.instant(item.get(name) if isinstance(item, Mapping) else None)
+
+    return key
 
 
 def _request_id() -> str | None:

@@ -153,6 +153,16 @@ def _credential_pairs(value: str) -> tuple[tuple[str, Secret], ...]:
     return tuple(pairs)
 
 
+def _cache_url(value: str) -> Secret | None:
+    """A Redis URL may carry a password: kept as a :class:`Secret`."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError("must be a redis://host:port/db URL") from None
+    return Secret(value)
+
+
 def _text(value: str) -> str | None:
     return value or None
 
@@ -205,9 +215,35 @@ SPECS: tuple[Spec, ...] = (
     Spec("retry_max_backoff", _non_negative_seconds, "2", "Largest retry delay, seconds."),
     Spec("breaker_threshold", _positive_int, "5", "Consecutive failures that open the breaker."),
     Spec("breaker_cooldown", _seconds, "30", "Seconds an open breaker waits before a trial call."),
-    Spec("list_cache_ttl", _non_negative_seconds, "30", "Seconds a list snapshot serves pages."),
-    Spec("list_cache_max_lists", _positive_int, "256", "List snapshots kept at most."),
-    Spec("list_cache_max_items", _positive_int, "200000", "Items kept across all snapshots."),
+    Spec(
+        "list_cache_ttl",
+        _non_negative_seconds,
+        "30",
+        "Seconds a list view (a walk's block cursors and count) serves later pages after its last use; "
+        "0: every page counts afresh.",
+    ),
+    Spec("list_cache_max_lists", _positive_int, "256", "List views kept at most in process."),
+    Spec(
+        "list_cache_max_items",
+        _positive_int,
+        "20000",
+        "Items of recently read list blocks kept in process (whole lists are never kept).",
+    ),
+    Spec(
+        "cache_url",
+        _cache_url,
+        "",
+        "redis://host:port/db: list views, cursors and counts shared by replicas (default: in process).",
+    ),
+    Spec(
+        "list_count_timeout",
+        _seconds,
+        "40",
+        "Seconds a request may spend counting a list; past it the page is answered with the count so far "
+        "and one more page.",
+    ),
+    Spec("list_count_concurrency", _positive_int, "8", "Date ranges of one list counted at once."),
+    Spec("list_max_pages", _positive_int, "20000", "Upstream pages one list walk may read at most (502)."),
     Spec("max_body_bytes", _positive_int, "1048576", "Largest request body (413 above)."),
     Spec("max_url_bytes", _positive_int, "8192", "Longest request URL (414 above)."),
     Spec("max_header_bytes", _positive_int, "16384", "Largest request header block (431 above)."),
@@ -285,7 +321,11 @@ class Settings:
     breaker_cooldown: float = 30.0
     list_cache_ttl: float = 30.0
     list_cache_max_lists: int = 256
-    list_cache_max_items: int = 200_000
+    list_cache_max_items: int = 20_000
+    cache_url: Secret | None = None
+    list_count_timeout: float = 40.0
+    list_count_concurrency: int = 8
+    list_max_pages: int = 20_000
     max_body_bytes: int = 1_048_576
     max_url_bytes: int = 8192
     max_header_bytes: int = 16384

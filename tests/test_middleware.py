@@ -58,7 +58,7 @@ async def test_errors_carry_a_request_id_too(client: httpx.AsyncClient) -> None:
 async def test_metrics_after_real_requests(client: httpx.AsyncClient, store: Any) -> None:
     item = store.add_caller_id(ACCOUNT, "+14158675309", "Mine")
     await client.get(f"{PREFIX}/OutgoingCallerIds")
-    await client.get(f"{PREFIX}/OutgoingCallerIds")
+    await client.get(f"{PREFIX}/OutgoingCallerIds", params={"page": 1})  # from the first page's view
     await client.get(f"{PREFIX}/OutgoingCallerIds/{item.sid}")
     await client.get(f"{PREFIX}/OutgoingCallerIds/PN" + "0" * 32)
     text = (await client.get("/metrics")).text

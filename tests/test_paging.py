@@ -1,10 +1,11 @@
-"""Legacy paging over the token-paged sandbox: window arithmetic, page URIs, the snapshot cache and the
-upstream-call budget of whole walks."""
+"""Legacy paging over the token-paged sandbox: window arithmetic, page URIs, and the upstream-call
+budget and consistency of whole walks (views: tests/test_views.py; the walker: tests/test_walk.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -13,7 +14,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.errors import BadRequest
-from gateway.paging import ListCache, Window, page_uris, requested
+from gateway.paging import Window, page_uris, requested
 from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, PREFIX, TOKEN, CountingTransport, parse_xml, serving
 
 LIST = f"{PREFIX}/OutgoingCallerIds"
@@ -85,99 +86,6 @@ def test_page_uris_keep_filters_and_blank_the_ends() -> None:
     assert past["nextpageuri"] == ""
 
 
-# The snapshot cache ------------------------------------------------------------------------------
-async def test_cache_hits_within_ttl_and_reloads_after() -> None:
-    now = [0.0]
-    cache = ListCache(ttl=10, max_lists=4, max_items=100, clock=lambda: now[0])
-    loads: list[int] = []
-
-    async def load() -> list[Any]:
-        loads.append(1)
-        return [((("Sid", "1"),))]
-
-    await cache.get("k", ACCOUNT, load)
-    await cache.get("k", ACCOUNT, load)
-    assert len(loads) == 1
-    now[0] = 11
-    await cache.get("k", ACCOUNT, load)
-    assert len(loads) == 2
-
-
-async def test_cache_is_single_flight() -> None:
-    cache = ListCache(ttl=10, max_lists=4, max_items=100)
-    started = asyncio.Event()
-    release = asyncio.Event()
-    loads: list[int] = []
-
-    async def load() -> list[Any]:
-        loads.append(1)
-        started.set()
-        await release.wait()
-        return []
-
-    first = asyncio.create_task(cache.get("k", ACCOUNT, load))
-    await started.wait()
-    second = asyncio.create_task(cache.get("k", ACCOUNT, load))
-    await asyncio.sleep(0)
-    release.set()
-    assert await first == await second == []
-    assert len(loads) == 1
-
-
-async def test_cache_bounds_lists_and_items() -> None:
-    cache = ListCache(ttl=10, max_lists=2, max_items=5)
-
-    def loader(n: int) -> Any:
-        async def load() -> list[Any]:
-            return [(("Sid", str(i)),) for i in range(n)]
-
-        return load
-
-    await cache.get("a", ACCOUNT, loader(2))
-    await cache.get("b", ACCOUNT, loader(2))
-    await cache.get("c", ACCOUNT, loader(2))
-    assert len(cache) == 2 and cache.items == 4
-    await cache.get("d", ACCOUNT, loader(4))
-    assert cache.items <= 5
-    await cache.get("huge", ACCOUNT, loader(6))
-    assert cache.items <= 5
-
-
-async def test_cache_invalidation_is_per_account_and_beats_an_inflight_load() -> None:
-    cache = ListCache(ttl=10, max_lists=8, max_items=100)
-    loads: list[str] = []
-
-    def loader(key: str) -> Any:
-        async def load() -> list[Any]:
-            loads.append(key)
-            if key == "mine-racing":
-                cache.invalidate(ACCOUNT)
-            return []
-
-        return load
-
-    await cache.get("mine", ACCOUNT, loader("mine"))
-    await cache.get("theirs", OTHER, loader("theirs"))
-    cache.invalidate(ACCOUNT)
-    await cache.get("mine", ACCOUNT, loader("mine"))
-    await cache.get("theirs", OTHER, loader("theirs"))
-    assert loads == ["mine", "theirs", "mine"]
-    await cache.get("mine-racing", ACCOUNT, loader("mine-racing"))
-    await cache.get("mine-racing", ACCOUNT, loader("mine-racing"))
-    assert loads[-2:] == ["mine-racing", "mine-racing"]
-
-
-async def test_cache_failed_load_is_not_kept() -> None:
-    cache = ListCache(ttl=10, max_lists=8, max_items=100)
-
-    async def boom() -> list[Any]:
-        raise RuntimeError("x")
-
-    with pytest.raises(RuntimeError):
-        await cache.get("k", ACCOUNT, boom)
-    assert len(cache) == 0
-
-
 # Whole walks through the gateway -----------------------------------------------------------------
 def budget(total: int) -> int:
     return 2 * math.ceil(total / 1000) + 2
@@ -235,13 +143,12 @@ async def test_walks_see_every_item_once_within_budget(
 ) -> None:
     store.seed_caller_ids(ACCOUNT, total)
     expected = [item.sid for item in store.caller_ids.get(ACCOUNT).values()] if total else []
-    cache = gateway_app.gateway_app.gateway.cache
+    lists = gateway_app.gateway_app.gateway.lists
     for num in (1, 7, 50, 1000):
-        cache.invalidate(ACCOUNT)
+        await lists.invalidate(ACCOUNT)
         upstream.reset()
         assert await walk_by_page(client, num, total) == expected, num
         assert list_calls(upstream) <= budget(total), (num, list_calls(upstream))
-    cache.invalidate(ACCOUNT)
     upstream.reset()
     assert await walk_by_next(client, total) == expected
     assert list_calls(upstream) <= budget(total)
@@ -282,7 +189,7 @@ async def test_page_past_the_end_and_empty_list(
     assert list(empty) == []
     assert empty.get("nextpageuri") == empty.get("previouspageuri") == ""
     store.seed_caller_ids(ACCOUNT, 3)
-    gateway_app.gateway_app.gateway.cache.invalidate(ACCOUNT)  # written behind the gateway's back
+    await gateway_app.gateway_app.gateway.lists.invalidate(ACCOUNT)  # written behind the gateway's back
     response = await client.get(LIST, params={"num": 2, "page": 7})
     assert response.status_code == 200
     past = parse_xml(response.content)[0]
@@ -295,8 +202,8 @@ async def test_page_past_the_end_and_empty_list(
     }
     assert list(past) == []
     assert past.get("nextpageuri") == ""
-    assert past.get("previouspageuri", "").endswith("num=2&page=1")
-    assert past.get("lastpageuri", "").endswith("num=2&page=1")
+    assert re.search(r"\?num=2&page=1&view=[0-9a-f]{16}$", past.get("previouspageuri", ""))
+    assert past.get("lastpageuri") == past.get("previouspageuri")
 
 
 async def test_filters_apply_before_paging_and_stay_in_page_uris(
@@ -312,7 +219,9 @@ async def test_filters_apply_before_paging_and_stay_in_page_uris(
     next_uri = listing.get("nextpageuri") or ""
     parts = urlsplit(next_uri)
     assert parts.path == LIST
-    assert dict(parse_qsl(parts.query)) == {"num": "4", "page": "2", "FriendlyName": "Team"}
+    query = dict(parse_qsl(parts.query))
+    assert re.fullmatch("[0-9a-f]{16}", query.pop("view"))
+    assert query == {"num": "4", "page": "2", "FriendlyName": "Team"}
 
 
 async def test_page_uris_keep_the_format_suffix(client: httpx.AsyncClient, store: Any) -> None:

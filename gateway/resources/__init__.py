@@ -12,6 +12,7 @@ from .conferences import CONFERENCES, PARTICIPANTS
 from .model import (
     LEGACY_PREFIX,
     SID_PATTERNS,
+    DatePartition,
     Field,
     Operation,
     Order,
@@ -43,6 +44,7 @@ __all__ = [
     "SID_PATTERNS",
     "TRUNK_PHONE_NUMBER",
     "VALIDATION_REQUEST",
+    "DatePartition",
     "Field",
     "Operation",
     "Order",

@@ -140,11 +140,25 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class DatePartition:
+    """An upstream inequality filter pair on a date (``StartTime>`` on or after, ``StartTime<`` before)
+    and the item field it reads (``start_time``), for a list the upstream sorts newest first by that
+    date: it is then counted in date ranges concurrently (docs/paging.md). Items older than ``since``
+    are counted in one range with no lower bound."""
+
+    param: str
+    field: str
+    since: str = "2008-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
 class Paging:
-    """How the upstream pages a list: 2010's flat body or v1's ``meta`` object."""
+    """How the upstream pages a list: 2010's flat body or v1's ``meta`` object; ``partition`` when the
+    upstream can filter the list by the date it sorts it by (newest first)."""
 
     style: Literal["flat", "meta"]
     items_key: str
+    partition: DatePartition | None = None
 
     def items(self, body: Mapping[str, object]) -> object:
         return body.get(self.items_key)

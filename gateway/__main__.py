@@ -71,6 +71,8 @@ environment variables:
   SANDBOX_SEED              seed data by name, calls=N,conferences=N (default none; --seed wins)
   SANDBOX_CALL_STEP         seconds a made call is queued, then ringing (default 2; --call-step wins)
   SANDBOX_CALL_LENGTH       seconds a made call is in progress (default 20; --call-length wins)
+  SANDBOX_LATENCY_MS        milliseconds every API answer is delayed by (default 0;
+                            --latency-ms wins; also read by serve --sandbox)
 """
 
 REPLAY_DESCRIPTION = """\
@@ -217,6 +219,14 @@ def _sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="SECONDS",
         help="Seconds a made call stays in progress. Default: 20. [SANDBOX_CALL_LENGTH]",
     )
+    sandbox.add_argument(
+        "--latency-ms",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="Delay every API answer by MS milliseconds, like a distant API. Default: 0. "
+        "[SANDBOX_LATENCY_MS]",
+    )
 
 
 def _replay_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -299,10 +309,19 @@ def start_server_thread(
     return f"http://{host}:{sock.getsockname()[1]}", server, thread
 
 
+def latency_ms(given: float | None, env: dict[str, str]) -> float:
+    value = given if given is not None else float(env.get("SANDBOX_LATENCY_MS", "0") or 0)
+    if value < 0:
+        raise ValueError("SANDBOX_LATENCY_MS must be a number of milliseconds of at least 0")
+    return value
+
+
 def start_sandbox_thread(host: str, port: int, env: dict[str, str], *, access_log: bool) -> str:
     from .sandbox import config_from_env, create_sandbox
+    from .sandbox.latency import with_latency
 
-    base, _, _ = start_server_thread(create_sandbox(config_from_env(env)), host, port, access_log=access_log)
+    app = with_latency(create_sandbox(config_from_env(env)), latency_ms(None, env))
+    base, _, _ = start_server_thread(app, host, port, access_log=access_log)
     return base
 
 
@@ -398,6 +417,7 @@ def run_gateway(settings: Settings) -> None:
 
 def sandbox(args: argparse.Namespace) -> int:
     from .sandbox import config_from_env, create_sandbox
+    from .sandbox.latency import with_latency
 
     env = dict(os.environ)
     try:
@@ -409,12 +429,14 @@ def sandbox(args: argparse.Namespace) -> int:
             call_step=args.call_step,
             call_length=args.call_length,
         )
+        latency = latency_ms(args.latency_ms, env)
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
     print_credentials(env)
     print(f"sandbox: http://{args.host}:{args.port}", flush=True)
-    uvicorn.run(create_sandbox(config), host=args.host, port=args.port, access_log=True)
+    app = with_latency(create_sandbox(config), latency)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=True)
     return 0
 
 

@@ -88,9 +88,7 @@ async def test_a_page_without_a_view_id_uses_the_newest_view(
     assert list_calls(upstream) == 1  # block 2 read from its cursor
 
 
-async def test_a_view_id_of_another_list_or_garbage_is_ignored(
-    client: httpx.AsyncClient, store: Any
-) -> None:
+async def test_a_view_id_of_another_list_or_garbage_is_ignored(client: httpx.AsyncClient, store: Any) -> None:
     for i in range(30):
         store.add_caller_id(ACCOUNT, f"+1202555{i:04d}", "Team" if i % 3 == 0 else "Other")
     team = await listing(client, FriendlyName="Team", num="4")
@@ -143,9 +141,7 @@ async def test_concurrent_first_pages_share_one_count(
     assert list_calls(upstream) == 3
 
 
-async def test_ttl_zero_keeps_nothing_and_still_answers(
-    settings: Any, sandbox_app: Any, store: Any
-) -> None:
+async def test_ttl_zero_keeps_nothing_and_still_answers(settings: Any, sandbox_app: Any, store: Any) -> None:
     store.seed_caller_ids(ACCOUNT, 1200)
     app = create_app(settings.replace(list_cache_ttl=0), httpx.ASGITransport(app=sandbox_app))
     async with serving(app) as client:

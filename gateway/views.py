@@ -158,8 +158,9 @@ class Lists:
         blocks, pending, first = await walker.count(spec.start, budget)
         view = View(secrets.token_hex(8), spec.key, [b for b in blocks if b.count], pending)
         local: dict[int, bytes] = {}
-        if view.blocks and view.blocks[0].position == spec.start:
-            local[0] = orjson.dumps(walker.kept(first.items)[: view.blocks[0].count])
+        kept = walker.kept(first.items)
+        if view.blocks and view.blocks[0].count <= len(kept):  # the list's first items, whatever cut
+            local[0] = orjson.dumps(kept[: view.blocks[0].count])
         if self.ttl > 0:
             await self.store.put("view", view.id, view.dump(), self.ttl)
             await self.store.put("newest", f"{spec.key}:{generation}", view.id.encode(), self.ttl)

@@ -32,7 +32,7 @@ Fetch = Callable[[str, Params | None], Awaitable[tuple[list[Any], str | None]]]
 
 BLOCK_ITEMS = 1000
 SECOND = timedelta(seconds=1)
-MAX_PARTS = 64
+MAX_PARTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +199,7 @@ class Walker:
         that one second (perhaps a crowd, read page by page) and the rest split by the density seen."""
         last = self.date(items[-1]).replace(microsecond=0)
         cut = last + SECOND
-        newer = [item for item in items if self.date(item) >= cut]
+        newer = items[: self._newer_than(items, cut)]
         head = [Block(self._ranged(start, cut, hi), n)] if (n := len(self.kept(newer))) else []
         ranges: list[tuple[datetime | None, datetime]] = [(max(last, lo), cut)] if cut > lo else []
         if last > lo:
@@ -207,6 +207,18 @@ class Walker:
             density = len(newer) / max((top - cut) / SECOND, 1.0)
             ranges += self._split(lo, last, density * (last - lo) / SECOND)
         return head, ranges
+
+    def _newer_than(self, items: list[Any], cut: datetime) -> int:
+        """How many leading items (newest first) are dated ``cut`` or later: a binary search, so
+        a page costs a few date parses, not a thousand."""
+        low, high = 0, len(items)
+        while low < high:
+            middle = (low + high) // 2
+            if self.date(items[middle]) >= cut:
+                low = middle + 1
+            else:
+                high = middle
+        return low
 
     def _split(self, lo: datetime, hi: datetime, estimate: float) -> list[tuple[datetime | None, datetime]]:
         """``[lo, hi)`` in whole-second parts sized for about a block each, newest first."""
@@ -223,8 +235,21 @@ class Walker:
         limit: asyncio.Semaphore,
         budget: float,
     ) -> list[Block]:
+        """Ranges (newest first) counted concurrently, each started when a slot is free. Once a
+        range turns out empty, the older ranges not yet started are asked as one: accounts start
+        somewhere, and the years before cost one call instead of one per part."""
+        pending = list(ranges)
+        empty = asyncio.Event()
+        tasks: list[asyncio.Task[list[Block]]] = []
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._range(start, lo, hi, limit, budget)) for lo, hi in ranges]
+            while pending:
+                await limit.acquire()
+                lo, hi = pending.pop(0)
+                bounded = [r for r in pending if r[0] is not None]
+                if empty.is_set() and bounded:
+                    lo = bounded[-1][0]
+                    pending = [r for r in pending if r[0] is None]
+                tasks.append(group.create_task(self._range(start, lo, hi, limit, budget, empty)))
         return [block for task in tasks for block in task.result()]
 
     async def _range(
@@ -234,12 +259,18 @@ class Walker:
         hi: datetime,
         limit: asyncio.Semaphore,
         budget: float,
+        empty: asyncio.Event,
     ) -> list[Block]:
-        if self.clock() >= budget:
-            raise OutOfTime()
-        position = self._ranged(start, lo, hi)
-        async with limit:
+        """Holds one slot of ``limit`` (taken by the caller) for its first page."""
+        try:
+            if self.clock() >= budget:
+                raise OutOfTime()
+            position = self._ranged(start, lo, hi)
             chunk = await self.read(position)
+        finally:
+            limit.release()
+        if not chunk.items:
+            empty.set()
         block = [Block(position, n)] if (n := len(self.kept(chunk.items))) else []
         if chunk.following is None:
             return block

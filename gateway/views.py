@@ -111,7 +111,7 @@ class Lists:
     async def page(self, spec: ListSpec, walker: Walker, view_id: str | None, page: int, num: int) -> Page:
         started = self.clock()
         walker.deadline = min(walker.deadline, started + self.total_timeout)
-        budget = started + min(self.count_timeout, self.total_timeout)
+        budget = started + min(self.count_timeout, 0.8 * self.total_timeout)  # time left to answer
         local: dict[int, bytes] = {}
         found = await self._find(spec, view_id, page)
         if found is None:

@@ -112,12 +112,22 @@ def gateway(upstream: str, **env: str) -> Iterator[tuple[str, subprocess.Popen[b
         process.wait(30)
 
 
-def upstream_calls(bases: list[str]) -> int:
+SECONDS = re.compile(
+    r'gateway_upstream_duration_seconds_sum\{[^}]*endpoint="outgoing_caller_ids\.list"[^}]*\} (\S+)'
+)
+
+
+def upstream_calls(bases: list[str], metric: re.Pattern[str] = METRIC) -> float:
     total = 0.0
     for base in bases:
-        found = METRIC.search(httpx.get(base + "/metrics").text)
-        total += float(found.group(1)) if found else 0.0
-    return int(total)
+        text = httpx.get(base + "/metrics").text
+        total += sum(float(value) for value in metric.findall(text))
+    return total
+
+
+def upstream_seconds(base: str) -> float:
+    """Time the gateway spent waiting on upstream list pages: the baseline of the same run."""
+    return upstream_calls([base], SECONDS)
 
 
 def peak_rss_mb(process: subprocess.Popen[bytes]) -> float:
@@ -145,9 +155,7 @@ class Legacy:
         body = response.json()["TwilioResponse"]
         listing = body["OutgoingCallerIds"]
         attrs = {k: str(v) for k, v in body.items() if k != "OutgoingCallerIds"}
-        items = listing["OutgoingCallerId"] if listing else []
-        items = items if isinstance(items, list) else [items]
-        return attrs, [item["Sid"] for item in items], elapsed
+        return attrs, [entry["OutgoingCallerId"]["Sid"] for entry in listing], elapsed
 
     def walk(self, uri: str) -> tuple[list[str], int]:
         seen: list[str] = []
@@ -173,14 +181,17 @@ def scale(items: int, latency_ms: float, results: dict[str, Any]) -> None:
     print(f"1-4. {items:,} caller ids, sandbox latency {latency_ms:g} ms", flush=True)
     with sandbox(items, latency_ms) as upstream, gateway(upstream) as (base, process):
         client = Legacy([base])
-        before = upstream_calls([base])
+        before, waited = upstream_calls([base]), upstream_seconds(base)
         attrs, _, elapsed = client.get(f"{LIST}.json?num=50")
-        calls = upstream_calls([base]) - before
+        calls = int(upstream_calls([base]) - before)
+        waited = upstream_seconds(base) - waited
         results["first_page"] = {
             "calls": calls,
             "calls_target": blocks + 1,
             "seconds": round(elapsed, 3),
             "seconds_target": round(1.15 * calls * latency, 3),
+            "upstream_seconds": round(waited, 3),
+            "seconds_per_upstream_second": round(elapsed / waited, 3),
             "total": attrs["total"],
             "numpages": attrs["numpages"],
         }
@@ -192,7 +203,7 @@ def scale(items: int, latency_ms: float, results: dict[str, Any]) -> None:
             attrs, _, elapsed = client.get(json_uri(uri))
             slowest = max(slowest, elapsed)
             uri = attrs["nextpageuri"]
-        calls = upstream_calls([base]) - before
+        calls = int(upstream_calls([base]) - before)
         results["next_20_pages"] = {
             "calls": calls,
             "calls_per_page": calls / 20,
@@ -204,7 +215,7 @@ def scale(items: int, latency_ms: float, results: dict[str, Any]) -> None:
         before = upstream_calls([base])
         began = time.perf_counter()
         seen, pages = client.walk(f"{LIST}.json?num=50")
-        calls = upstream_calls([base]) - before
+        calls = int(upstream_calls([base]) - before)
         results["full_walk"] = {
             "items": len(seen),
             "distinct": len(set(seen)),
@@ -245,7 +256,7 @@ def replicas(items: int, latency_ms: float, results: dict[str, Any]) -> None:
         client = Legacy(bases)
         began = time.perf_counter()
         seen, pages = client.walk(f"{LIST}.json?num=50")
-        calls = upstream_calls(bases)
+        calls = int(upstream_calls(bases))
         results["replicas"] = {
             "items": len(seen),
             "distinct": len(set(seen)),

@@ -16,6 +16,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from .walk import Block, Cursor, Position, Walker
 
 T = TypeVar("T")
 VIEW_ID = re.compile(r"[0-9a-f]{16}")
+DECODED_BLOCKS = 2
 
 
 @dataclass(slots=True)
@@ -107,6 +109,7 @@ class Lists:
     clock: Callable[[], float] = time.monotonic
     _flights: dict[Hashable, _Flight] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _decoded: OrderedDict[tuple[str, int], list[Any]] = field(default_factory=OrderedDict)
 
     async def page(self, spec: ListSpec, walker: Walker, view_id: str | None, page: int, num: int) -> Page:
         started = self.clock()
@@ -195,14 +198,29 @@ class Lists:
             if offset >= start + count:
                 break
             if offset + block.count > start:
-                data = local.get(index)
-                if data is None:
-                    read = self._reader(view, index, block, walker)
-                    data = await self._share(("block", view.id, index), read)
-                chunk: list[Any] = orjson.loads(data)
+                chunk = await self._chunk(view, index, block, walker, local)
                 items.extend(chunk[max(0, start - offset) : start + count - offset])
             offset += block.count
         return items
+
+    async def _chunk(
+        self, view: View, index: int, block: Block, walker: Walker, local: dict[int, bytes]
+    ) -> list[Any]:
+        """A block's items; the last few decoded are kept, as a walk reads one block many times."""
+        name = (view.id, index)
+        found = self._decoded.get(name)
+        if found is not None:
+            self._decoded.move_to_end(name)
+            return found
+        data = local.get(index)
+        if data is None:
+            data = await self._share(("block", *name), self._reader(view, index, block, walker))
+        chunk: list[Any] = orjson.loads(data)
+        if self.ttl > 0:
+            self._decoded[name] = chunk
+            while len(self._decoded) > DECODED_BLOCKS:
+                self._decoded.popitem(last=False)
+        return chunk
 
     def _reader(self, view: View, index: int, block: Block, walker: Walker) -> Callable[[], Awaitable[bytes]]:
         return lambda: self._block(view, index, block, walker)

@@ -3,6 +3,7 @@ PhoneNumber resource page give them."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from .store import CallerId, IncomingNumber, TrunkNumber
 
 
+@functools.lru_cache(maxsize=4096)
 def rfc2822(stamp: datetime) -> str:
+    """Cached: a seeded list shares a handful of timestamps, and formatting is the page's main cost."""
     return format_datetime(stamp)
 
 

@@ -73,7 +73,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 120) 
 
 
 @contextlib.contextmanager
-def sandbox(items: int, latency_ms: float) -> Iterator[str]:
+def sandbox(items: int, latency_ms: float, processes: list[Any] | None = None) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "gateway", "sandbox", "--port", str(port)]
     command += ["--seed-caller-ids", str(items), "--latency-ms", str(latency_ms)]
@@ -83,6 +83,8 @@ def sandbox(items: int, latency_ms: float) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/", process, 600)
         print(f"  sandbox with {items:,} caller ids up in {time.perf_counter() - began:.1f} s", flush=True)
+        if processes is not None:
+            processes.append(process)
         yield base
     finally:
         process.terminate()
@@ -270,23 +272,29 @@ def replicas(items: int, latency_ms: float, results: dict[str, Any]) -> None:
 
 def big(items: int, results: dict[str, Any]) -> None:
     print(f"6. {items:,} caller ids, no added latency", flush=True)
-    with sandbox(items, 0) as upstream, gateway(upstream) as (base, process):
+    started = time.perf_counter()
+    upstreams: list[Any] = []
+    with sandbox(items, 0, upstreams) as upstream, gateway(upstream) as (base, process):
+        seeded = time.perf_counter() - started
         client = Legacy([base])
         began = time.perf_counter()
         attrs, first, elapsed = client.get(f"{LIST}.json?num=50")
-        last_page = int(attrs["numpages"]) - 1
+        last_page = math.ceil(items / 50) - 1  # the list's real last page, counted or not yet
         view = dict(parse_qsl(urlsplit(attrs["nextpageuri"]).query))["view"]
         answered = {"first": (len(first), round(elapsed, 1))}
-        for name, page in (("middle", last_page // 2), ("last", last_page)):
-            _, sids, elapsed = client.get(f"{LIST}.json?num=50&page={page}&view={view}")
+        final: dict[str, str] = {}
+        for name, page in (("middle", last_page // 2), ("last", last_page), ("past the end", last_page + 1)):
+            final, sids, elapsed = client.get(f"{LIST}.json?num=50&page={page}&view={view}")
             answered[name] = (len(sids), round(elapsed, 3))
         results["big"] = {
             "items": items,
-            "total": attrs["total"],
-            "numpages": attrs["numpages"],
+            "first page total/numpages": (attrs["total"], attrs["numpages"]),
+            "final total/numpages": (final["total"], final["numpages"]),
             "pages (items, seconds)": answered,
             "gateway_peak_rss_mb": round(peak_rss_mb(process), 1),
             "seconds": round(time.perf_counter() - began, 1),
+            "sandbox_start_seconds": round(seeded, 1),
+            "sandbox_peak_rss_mb": round(peak_rss_mb(upstreams[0]), 1),
         }
         print(f"  {results['big']}", flush=True)
 

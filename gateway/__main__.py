@@ -27,6 +27,7 @@ from .settings import (
     Settings,
     Spec,
     _bool,
+    _cache_url,
     _choice,
     _credential_pairs,
     _fraction,
@@ -114,6 +115,7 @@ METAVARS: dict[object, str] = {
     _opt_url: "URL",
     _secret: "TOKEN",
     _credential_pairs: "SID:TOKEN,...",
+    _cache_url: "URL",
 }
 NAMED_METAVARS = {"upstream_account_sid": "SID"}
 RANGES: dict[object, str] = {
@@ -127,6 +129,7 @@ RANGES: dict[object, str] = {
     _region: "a two-letter region such as US",
     _url: "an http(s) URL",
     _opt_url: "an http(s) URL",
+    _cache_url: "a redis://host:port/db URL (rediss:// for TLS)",
 }
 
 

@@ -334,13 +334,15 @@ def _stamp(raw: str | None, default: float) -> float:
     return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
-async def partitioned(items: int, latency_ms: float, results: dict[str, Any]) -> None:
-    print(f"7. partitioned count, {items:,} calls, latency {latency_ms:g} ms", flush=True)
+async def partitioned(items: int, latency_ms: float, results: dict[str, Any], concurrency: int = 8) -> None:
+    print(
+        f"7. partitioned count, {items:,} calls, latency {latency_ms:g} ms, {concurrency} at once", flush=True
+    )
     start = (Cursor(DatedUpstream.TARGET, (("PageSize", "1000"),)),)
     partition = DatePartition("StartTime", "start_time", since="2020-01-01T00:00:00Z")
     for name, how in (("partitioned", partition), ("sequential", None)):
         upstream = DatedUpstream(items, latency_ms / 1000)
-        walker = Walker(upstream.fetch, lambda item: True, how, concurrency=8)
+        walker = Walker(upstream.fetch, lambda item: True, how, concurrency=concurrency)
         began = time.perf_counter()
         blocks, pending, _ = await walker.count(start, math.inf)
         results[f"count_{name}"] = {
@@ -359,13 +361,16 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--only", choices=("scale", "replicas", "big", "partitioned"), default=None)
+    parser.add_argument("--concurrency", type=int, default=8, help="of the partitioned count")
     args = parser.parse_args()
     results: dict[str, Any] = {"latency_ms": args.latency_ms, "items": args.items}
     steps = {
         "scale": lambda: scale(args.items, args.latency_ms, results),
         "replicas": lambda: replicas(args.items, args.latency_ms, results),
         "big": lambda: big(args.big, results),
-        "partitioned": lambda: asyncio.run(partitioned(args.items, args.latency_ms, results)),
+        "partitioned": lambda: asyncio.run(
+            partitioned(args.items, args.latency_ms, results, args.concurrency)
+        ),
     }
     for name, step in steps.items():
         if args.only in (None, name):

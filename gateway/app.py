@@ -285,7 +285,8 @@ async def until_disconnected(receive: Receive, work: Awaitable[T]) -> T | None:
     watcher = asyncio.ensure_future(receive())
     try:
         await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done() or watcher.result().get("type") != "http.disconnect":
+        left = watcher.done() and (watcher.exception() is not None or _disconnect(watcher.result()))
+        if task.done() or not left:
             return await task
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -294,6 +295,10 @@ async def until_disconnected(receive: Receive, work: Awaitable[T]) -> T | None:
     finally:
         watcher.cancel()
         task.cancel()
+
+
+def _disconnect(message: Message) -> bool:
+    return bool(message.get("type") == "http.disconnect")
 
 
 def create_app(

@@ -17,9 +17,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Literal, Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from . import observability as obs
 
 log = logging.getLogger("gateway.cache")
@@ -127,6 +124,11 @@ class RedisStore:
     PREFIX = "gateway:list:"
 
     def __init__(self, url: str, timeout: float = 0.5) -> None:
+        # Imported only when configured: redis-py imports OpenTelemetry whenever it is installed.
+        from redis.asyncio import Redis
+        from redis.exceptions import RedisError
+
+        self.errors: tuple[type[Exception], ...] = (RedisError, OSError)
         self.redis = Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
         )
@@ -159,9 +161,10 @@ class FallbackStore:
     """Redis first; the in-process store while Redis fails, and again after ``RETRY_AFTER``."""
 
     def __init__(
-        self, primary: Store, fallback: MemoryStore, clock: Callable[[], float] = time.monotonic
+        self, primary: RedisStore, fallback: MemoryStore, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.primary = primary
+        self.errors = primary.errors
         self.fallback = fallback
         self.clock = clock
         self.down_until = 0.0
@@ -188,7 +191,7 @@ class FallbackStore:
         if self._usable():
             try:
                 value = await self.primary.get(kind, name, ttl)
-            except (RedisError, OSError) as exc:
+            except self.errors as exc:
                 self._failed("get", exc)
             else:
                 self._recovered()
@@ -199,7 +202,7 @@ class FallbackStore:
         if self._usable():
             try:
                 await self.primary.put(kind, name, value, ttl, weight)
-            except (RedisError, OSError) as exc:
+            except self.errors as exc:
                 self._failed("put", exc)
             else:
                 self._recovered()
@@ -210,7 +213,7 @@ class FallbackStore:
         if self._usable():
             try:
                 return await self.primary.generation(account)
-            except (RedisError, OSError) as exc:
+            except self.errors as exc:
                 self._failed("generation", exc)
         return await self.fallback.generation(account)
 
@@ -219,11 +222,11 @@ class FallbackStore:
         if self._usable():
             try:
                 await self.primary.bump(account)
-            except (RedisError, OSError) as exc:
+            except self.errors as exc:
                 self._failed("bump", exc)
 
     async def aclose(self) -> None:
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(*self.errors):
             await self.primary.aclose()
 
 

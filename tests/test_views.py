@@ -96,7 +96,7 @@ async def test_a_view_id_of_another_list_or_garbage_is_ignored(client: httpx.Asy
     other = await listing(client, FriendlyName="Other", num="4", page="1", view=view)
     assert other.get("total") == "20"
     assert {c.findtext("FriendlyName") for c in other} == {"Other"}
-    for garbage in ("zz", "0" * 16, "../../x", "é" * 16):
+    for garbage in ("zz", "0" * 16, "a.b/c", "é" * 16):
         found = await listing(client, FriendlyName="Team", num="4", page="1", view=garbage)
         assert found.get("total") == "10"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,6 +219,7 @@ class Gateway:
             keep=lambda item: self._listed(call, item),
             partition=call.resource.paging.partition,
             order=_order_key(call.resource),
+            identity=_identity(call.resource),
             max_pages=self.settings.list_max_pages,
             concurrency=self.settings.list_count_concurrency,
         )
@@ -248,13 +249,31 @@ class Gateway:
         return items, following or None
 
 
+def _upstream_field(resource: Resource, legacy: str) -> str | None:
+    return next((f.upstream for f in resource.item.fields if f.legacy == legacy), None)
+
+
+def _identity(resource: Resource) -> Callable[[Any], Hashable] | None:
+    """What names one upstream item (the order's identity fields), for merged queries."""
+    if resource.order is None:
+        return None
+    names = [_upstream_field(resource, legacy) or legacy for legacy in resource.order.identity]
+
+    def identity(item: Any) -> Hashable:
+        if not isinstance(item, Mapping):
+            return id(item)
+        return tuple(str(item.get(name)) for name in names)
+
+    return identity
+
+
 def _order_key(resource: Resource) -> Callable[[Any], float] | None:
     """The upstream's list order (a legacy field, :class:`~gateway.resources.model.Order`) as a key
     on upstream items, larger first, for merging the lists of several queries."""
     order = resource.order
     if order is None:
         return None
-    name = next((f.upstream for f in resource.item.fields if f.legacy == order.legacy), None)
+    name = _upstream_field(resource, order.legacy)
     if name is None:
         return None
     sign = 1.0 if order.descending else -1.0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -80,6 +80,9 @@ class Walker:
     order: Callable[[Any], float] | None = None
     """Merge key of several queries' items, larger first (the upstream's order); default: the
     partition date; neither: one query after the other."""
+    identity: Callable[[Any], Hashable] | None = None
+    """What names one item, for merged queries: an item met in two of them within a block is kept
+    once, at its first place."""
     max_pages: int = 100_000
     concurrency: int = 8
     deadline: float = math.inf
@@ -123,13 +126,20 @@ class Walker:
             taken, only.index = only.items[only.index :], len(only.items)
             return taken
         out: list[Any] = []
+        seen: set[Hashable] = set()
         while True:
             heads = [r for r in readers if r.index < len(r.items)]
             if not heads or any(r.index >= len(r.items) and r.link for r in readers):
                 return out
             chosen = max(heads, key=self._head_key) if self._ordered else heads[0]
-            out.append(chosen.items[chosen.index])
+            item = chosen.items[chosen.index]
             chosen.index += 1
+            if self.identity is not None:
+                name = self.identity(item)
+                if name in seen:
+                    continue
+                seen.add(name)
+            out.append(item)
 
     @property
     def _ordered(self) -> bool:

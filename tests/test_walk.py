@@ -184,3 +184,15 @@ async def test_an_item_without_a_date_is_502_when_partitioning() -> None:
     upstream.items[999]["start_time"] = "yesterday"
     with pytest.raises(BadGateway):
         await Walker(upstream.fetch, lambda item: True, PARTITION).count(start(()), math.inf)
+
+
+async def test_an_item_in_two_merged_lists_is_kept_once_within_a_block() -> None:
+    items = calls(300, statuses=("queued", "ringing"))
+    moved = dict(items[10], status="ringing")  # read as queued and, a moment later, as ringing
+    upstream = DatedUpstream([*items, moved])
+    queries = ((("Status", "queued"),), (("Status", "ringing"),))
+    walker = Walker(upstream.fetch, lambda item: True, PARTITION, identity=lambda item: item["sid"])
+    blocks, _ = await walker.extend(start(*queries), math.inf, math.inf)
+    sids = await read_all(walker, blocks)
+    assert sorted(sids) == sorted(item["sid"] for item in items)
+    assert sum(block.count for block in blocks) == 300

@@ -73,9 +73,14 @@ async def send_bare(send: Send, status: int, bare: Bare) -> None:
         return
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        async for chunk in bare.stream.chunks():
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        try:
+            async for chunk in bare.stream.chunks():
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.HTTPError as exc:
+            # The answer has started: all that is left is to cut it short, which the client sees.
+            log.warning("the upstream broke off streaming media: %s", type(exc).__name__)
+            return
         await send({"type": "http.response.body", "body": b""})
     finally:
         await bare.stream.aclose()

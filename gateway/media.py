@@ -32,6 +32,8 @@ PASSED_BACK = ("content-length", "content-range", "accept-ranges", "etag", "last
 PASSED_UP = ("range", "if-range")
 """Client request headers that go upstream (and to a storage host) as they are."""
 PRIVATE = ("authorization", "x-request-id")
+IDENTITY = {"Accept-Encoding": "identity"}
+"""Audio is asked for as it is stored, so its Content-Length and byte ranges mean what they say."""
 """Request headers that never leave the configured upstream."""
 
 
@@ -65,13 +67,13 @@ class MediaReply:
     response: httpx.Response
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self.response.aiter_raw(CHUNK):
+        async for chunk in self.response.aiter_bytes(CHUNK):
             yield chunk
 
     async def read(self, limit: int) -> bytes:
         """At most ``limit`` bytes of the body (an error body, never the audio)."""
         body = bytearray()
-        async for chunk in self.response.aiter_raw(CHUNK):
+        async for chunk in self.response.aiter_bytes(CHUNK):
             body += chunk
             if len(body) >= limit:
                 break
@@ -104,7 +106,7 @@ class MediaClient:
     async def get(self, url: str, headers: Mapping[str, str], deadline: float) -> MediaReply:
         """The first answer that is not a redirect; ``deadline`` bounds reaching it (not the body)."""
         home = _origin(url)
-        sent = dict(headers)
+        sent = {**headers, **IDENTITY}
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._send(url, sent, deadline)
             if response.status_code not in REDIRECTS:
@@ -118,8 +120,8 @@ class MediaClient:
                     raise BadGateway(
                         "The upstream API redirected the recording to a host not on GATEWAY_MEDIA_HOSTS"
                     )
+                # Credentials go to the configured upstream only; once dropped they stay dropped.
                 sent = {name: value for name, value in sent.items() if name.lower() not in PRIVATE}
-                home = ("", "", None)  # credentials, once dropped, stay dropped
         raise BadGateway("The upstream API redirected the recording too many times")
 
     async def _send(self, url: str, headers: Mapping[str, str], deadline: float) -> httpx.Response:

@@ -216,7 +216,12 @@ class Gateway:
             if 200 <= reply.status < 300:
                 raise BadGateway(f"The upstream API answered the media with status {reply.status}")
             raise error_of(Reply(reply.status, dict(reply.headers), body))
-        passed = tuple((name, reply.headers[name]) for name in PASSED_BACK if name in reply.headers)
+        encoded = "content-encoding" in reply.headers  # decoded on the way: its lengths no longer hold
+        passed = tuple(
+            (name, reply.headers[name])
+            for name in PASSED_BACK
+            if name in reply.headers and not (encoded and name in ("content-length", "content-range"))
+        )
         content_type = call.operation.content_type or "application/octet-stream"
         if reply.status == 416:
             await reply.aclose()

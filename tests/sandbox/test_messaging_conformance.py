@@ -215,3 +215,25 @@ async def test_seeds(clock: Clock) -> None:
                 schema,
                 "get",
             )
+
+
+def test_settings_from_the_environment() -> None:
+    from gateway.sandbox import config_from_env
+
+    config = config_from_env(
+        {
+            "SANDBOX_MESSAGE_STEP": "0.5",
+            "SANDBOX_UNREACHABLE_NUMBERS": "+14155550100, +14155550101",
+            "SANDBOX_SHORT_CODES": "3",
+            "SANDBOX_MEDIA_REDIRECT": "http://127.0.0.1:9000/",
+        }
+    )
+    assert (config.message_step, config.short_codes, config.media_redirect) == (
+        0.5,
+        3,
+        "http://127.0.0.1:9000",
+    )
+    assert config.unreachable_numbers == {"+14155550100", "+14155550101"}
+    assert config_from_env({}).unreachable_numbers == {"+15005550009"}
+    with pytest.raises(ValueError, match="SANDBOX_UNREACHABLE_NUMBERS"):
+        config_from_env({"SANDBOX_UNREACHABLE_NUMBERS": "415-555-0100"})

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import messaging, notifications, recordings, seed, views
+from . import media, messaging, notifications, recordings, seed, views
 from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
 from .store import CallerId, Ordered, Store, new_sid
@@ -397,7 +397,7 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
             ),
         ]
         + [route for endpoints in spec_endpoints(sandbox) for route in endpoints.routes(sandbox)]
-        + recordings.media_routes(sandbox),
+        + media.media_routes(sandbox),
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )
     app.state.sandbox = sandbox

@@ -6,27 +6,18 @@ asked: the sandbox runs no TwiML, so ``Transcribe=true`` in the call's ``Url`` q
 app answering ``<Record transcribe="true">`` (as ``Dial=`` does for ``<Dial>``); it is ``in-progress``
 for one step, then ``completed``.
 
-The audio (:mod:`.audio`) is served at 2010's media URLs — ``/Recordings/{Sid}`` and ``.wav`` as
-``audio/x-wav``, ``.mp3`` as ``audio/mpeg`` — outside the spec (which has only the JSON), with
-``Content-Length``, ``Accept-Ranges`` and single ``Range`` requests (206). With ``media_redirect`` set,
-those URLs answer ``302`` to ``{media_redirect}/storage/{token}.{ext}`` instead, a storage URL that
-needs no credentials, as the real API may; the storage route remembers whether credentials came.
+The audio is served by :mod:`.media`.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
-from starlette.routing import Route
-
-from . import audio, call_logs
+from . import call_logs
 from .notifications import Webhooks
 from .store import Ordered, Store, new_sid
 from .voice import Call, Entry, Voice
@@ -40,8 +31,6 @@ TRANSCRIPTION = API + "/Transcriptions/{Sid}.json"
 RECORDING_TRANSCRIPTIONS = API + "/Recordings/{RecordingSid}/Transcriptions.json"
 RECORDING_TRANSCRIPTION = API + "/Recordings/{RecordingSid}/Transcriptions/{Sid}.json"
 TRANSCRIPTION_PRICE = -0.05
-_SID = re.compile(r"RE[0-9a-fA-F]{32}")
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 @dataclass
@@ -311,84 +300,3 @@ class TranscriptionsBehaviour:
             "type": "fast",
             "uri": f"/2010-04-01/Accounts/{item.account_sid}/Transcriptions/{item.sid}.json",
         }
-
-
-# Media ------------------------------------------------------------------------------------------------
-
-
-def _byte_range(header: str | None, total: int) -> tuple[int, int] | None:
-    """(start, end exclusive) of a single ``bytes=`` range; ``None`` for the whole body.
-    Raises ``ValueError`` for a range that cannot be satisfied."""
-    if not header:
-        return None
-    found = _RANGE.fullmatch(header.strip())
-    if found is None or (not found.group(1) and not found.group(2)):
-        return None  # not a single byte range: ignored, as RFC 9110 allows
-    first, last = found.group(1), found.group(2)
-    if not first:
-        start, end = max(0, total - int(last)), total
-    else:
-        start, end = int(first), min(total, int(last) + 1) if last else total
-    if start >= total or start >= end:
-        raise ValueError(header)
-    return start, end
-
-
-def serve(item: Entry, kind: audio.Kind, header: str | None) -> Response:
-    seconds = seconds_of(item)
-    total = audio.size(kind, seconds)
-    headers = {"Accept-Ranges": "bytes", "ETag": f'"{item.sid}-{kind}"'}
-    try:
-        wanted = _byte_range(header, total)
-    except ValueError:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{total}"})
-    start, end = wanted or (0, total)
-    body: Iterator[bytes] = audio.piece(kind, seconds, start, end)
-    headers["Content-Length"] = str(end - start)
-    status = 200
-    if wanted is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
-    return StreamingResponse(body, status_code=status, headers=headers, media_type=audio.CONTENT_TYPES[kind])
-
-
-def media_routes(sandbox: Any) -> list[Route]:
-    """The recordings' audio: authenticated at 2010's URLs, or (redirected) at a storage URL."""
-    recordings: Recordings = sandbox.recordings
-
-    def handler(kind: audio.Kind) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            from .app import not_found
-
-            account = sandbox.authenticate(request, request.path_params["AccountSid"])
-            sid = request.path_params["Sid"]
-            with sandbox.store.lock:
-                recordings.refresh()
-                item = recordings.find(account, sid) if _SID.fullmatch(sid) else None
-            if item is None:
-                raise not_found(request)
-            if recordings.media_redirect:
-                token = recordings.token(item)
-                return RedirectResponse(f"{recordings.media_redirect}/storage/{token}.{kind}", 302)
-            return serve(item, kind, request.headers.get("range"))
-
-        return endpoint
-
-    async def storage(request: Request) -> Response:
-        from .app import not_found
-
-        token, kind = request.path_params["token"], request.path_params["kind"]
-        recordings.storage_requests.append((request.url.path, "authorization" in request.headers))
-        with sandbox.store.lock:
-            item = recordings.by_token(token)
-        if item is None or kind not in ("wav", "mp3"):
-            raise not_found(request)
-        return serve(item, kind, request.headers.get("range"))
-
-    base = "/2010-04-01/Accounts/{AccountSid}/Recordings/"
-    return [
-        Route(base + "{Sid}.wav", handler("wav"), methods=["GET"]),
-        Route(base + "{Sid}.mp3", handler("mp3"), methods=["GET"]),
-        Route(base + "{Sid}", handler("wav"), methods=["GET"]),
-        Route("/storage/{token}.{kind}", storage, methods=["GET"]),
-    ]

@@ -195,3 +195,42 @@ async def test_credentials_never_reach_the_storage_host_in_sidecar_mode() -> Non
     assert response.content == b"RIFF"
     assert "authorization" in seen[0].headers
     assert all("injected-secret" not in str(value) for r in seen[1:] for value in r.headers.values())
+
+
+class BrokenStream(httpx.AsyncByteStream):
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield b"R" * 70000
+        raise httpx.ReadError("connection reset")
+
+
+async def test_a_stream_broken_off_midway_is_cut_short_not_answered_twice() -> None:
+    app, _ = app_on(
+        lambda _: httpx.Response(200, headers={"Content-Length": "100000"}, stream=BrokenStream())
+    )
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    path = f"{PREFIX}/Recordings/{SID}"
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"authorization", httpx.BasicAuth(ACCOUNT, "x")._auth_header.encode())],
+    }
+    async with app.gateway_app.lifespan():
+        await app(scope, receive, send)
+    starts = [m for m in messages if m["type"] == "http.response.start"]
+    bodies = [m for m in messages if m["type"] == "http.response.body"]
+    assert len(starts) == 1 and (starts[0]["status"], dict(starts[0]["headers"])[b"content-length"]) == (
+        200,
+        b"100000",
+    )
+    assert b"".join(m["body"] for m in bodies) == b"R" * 65536  # what came in whole pieces
+    assert all(m.get("more_body") for m in bodies)  # never finished: the client sees a short body

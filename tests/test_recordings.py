@@ -146,8 +146,11 @@ async def test_the_audio_is_the_sandboxs_bytes(
     content_type: str,
 ) -> None:
     made = record(sandbox, 7)
-    response = await client.get(f"{PREFIX}/Recordings/{made.sid}{suffix}")
+    response = await client.get(
+        f"{PREFIX}/Recordings/{made.sid}{suffix}", headers={"Accept-Encoding": "gzip"}
+    )
     assert response.status_code == 200
+    assert "content-encoding" not in response.headers  # audio is never gzipped on the way
     assert response.headers["content-type"] == content_type
     assert response.content == audio.body(kind, 7)  # type: ignore[arg-type]
     assert response.headers["content-length"] == str(len(response.content))

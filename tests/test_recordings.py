@@ -298,3 +298,13 @@ async def test_a_call_made_with_record_leaves_a_recording_and_asked_a_transcript
     assert (
         len(parse_xml((await client.get(f"{PREFIX}/Recordings/{again_sid}/Transcriptions")).content)[0]) == 0
     )
+
+
+async def test_a_calls_recording_is_its_metadata_and_only_that_calls(
+    client: httpx.AsyncClient, sandbox: Any
+) -> None:
+    made, other = record(sandbox, 30), record(sandbox, 31)
+    node = parse_xml((await client.get(f"{PREFIX}/Calls/{made.call.sid}/Recordings/{made.sid}")).content)[0]
+    assert dict(elements(node))["Sid"] == made.sid
+    assert (await client.get(f"{PREFIX}/Calls/{other.call.sid}/Recordings/{made.sid}")).status_code == 404
+    assert (await client.get(f"{PREFIX}/Calls/{made.call.sid}/Recordings/{made.sid}.mp3")).status_code == 404

@@ -66,5 +66,6 @@ CALL_RECORDINGS = Resource(
     filters=_CREATED,
     list_ops=ops({"GET": Operation("list", "GET")}),
     instance_ops=_INSTANCE,
-    suffix_ops=AUDIO,
 )
+"""A call's recording is its ``<Recording>`` here (checked against the call by 2010's call-scoped path);
+its audio is at the account's URL, the RecordingUrl 2008 handed out."""

@@ -7,7 +7,7 @@ sets the pace, so memory stays flat however long the recording). ``Range`` goes 
 Redirects: the 2010 API may answer a recording's URL with a redirect to a storage host. A redirect to
 the configured upstream itself is followed as any request there is. One to another host is followed
 only when that host is on ``GATEWAY_MEDIA_HOSTS`` — and without the account's credentials (nor the
-request id): they go to the configured upstream hosts only. Anything else is a 502.
+request id or trace context): they go to the configured upstream hosts only. Anything else is a 502.
 
 httpx does the streaming (``client.send(..., stream=True)``); the injected transport of the tests and
 the sandbox (``httpx.ASGITransport``, ``httpx.MockTransport``) is used when there is one.
@@ -31,10 +31,10 @@ PASSED_BACK = ("content-length", "content-range", "accept-ranges", "etag", "last
 """Upstream response headers the legacy client gets as they are."""
 PASSED_UP = ("range", "if-range")
 """Client request headers that go upstream (and to a storage host) as they are."""
-PRIVATE = ("authorization", "x-request-id")
+PRIVATE = ("authorization", "x-request-id", "traceparent", "tracestate")
+"""Request headers that never leave the configured upstream."""
 IDENTITY = {"Accept-Encoding": "identity"}
 """Audio is asked for as it is stored, so its Content-Length and byte ranges mean what they say."""
-"""Request headers that never leave the configured upstream."""
 
 
 def allowed_host(hostname: str, port: int | None, allow: tuple[str, ...]) -> bool:

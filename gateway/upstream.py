@@ -211,7 +211,9 @@ class Upstream:
         breaker.before()
         started = time.perf_counter()
         try:
-            reply = await self.media.get(url, sent, time.monotonic() + self.settings.total_timeout)
+            with tracing.upstream_span(host, "GET", endpoint, sent) as span:
+                reply = await self.media.get(url, sent, time.monotonic() + self.settings.total_timeout)
+                span.answered(reply.status)
         except (BadGateway, GatewayTimeout) as exc:
             self._observe(endpoint, "GET", "timeout" if isinstance(exc, GatewayTimeout) else "error", started)
             breaker.failure()

@@ -239,12 +239,15 @@ async def test_a_redirect_to_an_allowed_storage_host_is_followed_without_credent
     app, sandbox, transport = redirected(clock, hosts)
     made = record(sandbox, 4)
     async with serving(app) as client:
-        response = await client.get(f"{PREFIX}/Recordings/{made.sid}.mp3", headers={"Range": "bytes=0-143"})
+        traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        headers = {"Range": "bytes=0-143", "traceparent": traceparent}
+        response = await client.get(f"{PREFIX}/Recordings/{made.sid}.mp3", headers=headers)
     assert (response.status_code, response.content) == (206, audio.body("mp3", 4)[:144])
     first, second = transport.requests
     assert first.url.host == "sandbox.test" and "authorization" in first.headers
     assert second.url.host == "media.storage.test"
-    assert "authorization" not in second.headers and "x-request-id" not in second.headers
+    assert first.headers["traceparent"] == traceparent
+    assert not {"authorization", "x-request-id", "traceparent"} & set(second.headers)
     assert second.headers["range"] == "bytes=0-143"
     assert [seen for _, seen in sandbox.recordings.storage_requests] == [False]
 

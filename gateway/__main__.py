@@ -31,6 +31,7 @@ from .settings import (
     _choice,
     _credential_pairs,
     _fraction,
+    _hosts,
     _non_negative_int,
     _non_negative_seconds,
     _opt_port,
@@ -69,11 +70,19 @@ environment variables:
   SANDBOX_INCOMING_NUMBERS  incoming numbers pre-provisioned per account (default 5)
   SANDBOX_SEED_CALLER_IDS   verified caller ids pre-created per account (default 0;
                             --seed-caller-ids wins)
-  SANDBOX_SEED              seed data by name, calls=N,conferences=N (default none; --seed wins)
+  SANDBOX_SEED              seed data by name: calls=N,conferences=N,messages=N,recordings=N,
+                            transcriptions=N,notifications=N (default none; --seed wins)
   SANDBOX_CALL_STEP         seconds a made call is queued, then ringing (default 2; --call-step wins)
   SANDBOX_CALL_LENGTH       seconds a made call is in progress (default 20; --call-length wins)
   SANDBOX_LATENCY_MS        milliseconds every API answer is delayed by (default 0;
                             --latency-ms wins; also read by serve --sandbox)
+  SANDBOX_MESSAGE_STEP      seconds a sent message is queued, then sending (default 1)
+  SANDBOX_UNREACHABLE_NUMBERS
+                            E.164 numbers, comma-separated, that messages fail to
+                            (default +15005550009)
+  SANDBOX_SHORT_CODES       short codes per account, 67898 upward (default 2)
+  SANDBOX_MEDIA_REDIRECT    a base URL recording audio is redirected to, as to a storage host
+                            (default none)
 """
 
 REPLAY_DESCRIPTION = """\
@@ -116,6 +125,7 @@ METAVARS: dict[object, str] = {
     _secret: "TOKEN",
     _credential_pairs: "SID:TOKEN,...",
     _cache_url: "URL",
+    _hosts: "HOST,...",
 }
 NAMED_METAVARS = {"upstream_account_sid": "SID"}
 RANGES: dict[object, str] = {
@@ -206,7 +216,8 @@ def _sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--seed",
         default=None,
         metavar="NAME=N,...",
-        help="Seed data per account by name: calls=N,conferences=N. Default: none. [SANDBOX_SEED]",
+        help="Seed data per account by name: calls=N,conferences=N,messages=N,recordings=N,"
+        "transcriptions=N,notifications=N. Default: none. [SANDBOX_SEED]",
     )
     sandbox.add_argument(
         "--call-step",

@@ -27,7 +27,7 @@ from .errors import GatewayError, MethodNotAllowed, NotFound
 from .har import HarWriter, RecordMiddleware
 from .middleware import ExchangeMiddleware, LimitMiddleware, Message, Receive, Scope, Send, header
 from .resources import LEGACY_PREFIX
-from .service import Gateway
+from .service import Bare, Gateway
 from .settings import Settings
 from .shadow import Shadow
 from .tracing import traced
@@ -60,6 +60,32 @@ async def send_bytes(
     headers.extend(extra or ())
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_bare(send: Send, status: int, bare: Bare) -> None:
+    """Text, or upstream media chunk by chunk: each ``send`` waits while the client is slow to read
+    (the server's flow control), so no more than a chunk or two is ever held."""
+    headers = [(b"content-type", bare.content_type.encode())]
+    headers.extend((name.encode(), value.encode("latin-1")) for name, value in bare.headers)
+    if bare.stream is None:
+        if not any(name == "content-length" for name, _ in bare.headers):
+            headers.append((b"content-length", str(len(bare.body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": bare.body})
+        return
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        try:
+            async for chunk in bare.stream.chunks():
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.HTTPError as exc:
+            # The answer has started: all that is left is to cut it short, which the client sees.
+            log.warning("the upstream broke off streaming media: %s", type(exc).__name__)
+            return
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        await bare.stream.aclose()
 
 
 async def send_error(exc: GatewayError, scope: Scope, send: Send) -> None:
@@ -192,6 +218,7 @@ class GatewayApp:
             body,
             header(scope, b"content-type") or "",
             header(scope, b"authorization"),
+            header(scope, b"range"),
         )
         if request.method in ("GET", "HEAD"):
             found = await until_disconnected(receive, gateway.handle(request))
@@ -201,6 +228,9 @@ class GatewayApp:
             outcome = found
         else:
             outcome = await gateway.handle(request)
+        if outcome.bare is not None:
+            await send_bare(send, outcome.status, outcome.bare)
+            return
         if outcome.document is None:
             await send_bytes(send, outcome.status, b"", None)
             return
@@ -340,6 +370,8 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
             text = "true" if value else "false"
         elif isinstance(value, Secret):
             text = value.get()
+        elif isinstance(value, tuple) and all(isinstance(item, str) for item in value):
+            text = ",".join(value)
         elif isinstance(value, tuple):
             text = ",".join(f"{sid}:{token.get()}" for sid, token in value)
         else:

@@ -93,9 +93,10 @@ class MethodNotAllowed(GatewayError):
     status = 405
     code = 20004
 
-    def __init__(self, method: str, allowed: tuple[str, ...] = ()) -> None:
+    def __init__(self, method: str, allowed: tuple[str, ...] = (), reason: str | None = None) -> None:
         self.allowed = allowed
-        super().__init__(f"The {method} method is not allowed on this resource")
+        message = f"The {method} method is not allowed on this resource"
+        super().__init__(f"{message}: {reason}" if reason else message)
 
 
 class PayloadTooLarge(GatewayError):

@@ -231,6 +231,11 @@ class HarWriter:
             self._fd = -1
 
 
+def _binary(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Recording audio is streamed through, never kept: its HAR entry has the headers, not the bytes."""
+    return any(name == b"content-type" and value.startswith(b"audio/") for name, value in headers)
+
+
 class RecordMiddleware:
     """Hands every legacy exchange (request and response, as the client saw them) to a HarWriter."""
 
@@ -259,7 +264,7 @@ class RecordMiddleware:
             nonlocal status, headers
             if message["type"] == "http.response.start":
                 status, headers = message["status"], list(message.get("headers", ()))
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and not _binary(headers):
                 response_body.append(message.get("body", b""))
             await send(message)
 

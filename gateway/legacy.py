@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
 from .errors import BadRequest, NotFound, UnsupportedMediaType
-from .resources import LEGACY_PREFIX
+from .resources import LEGACY_PREFIX, SUFFIXES
 
 FORMATS = ("xml", "json", "csv", "html")
 _SLASHES = re.compile(r"/{2,}")
@@ -33,6 +33,10 @@ class LegacyRequest:
     """Whether the client wrote the suffix (page URIs keep it)."""
     params: dict[str, str]
     authorization: str | None = None
+    suffix: str | None = None
+    """A suffix that some instance answers other than as a document (``wav``, ``mp3``, ``txt``)."""
+    range: str | None = None
+    """The client's ``Range`` header (passed up with recording audio)."""
 
     def uri(self, query: list[tuple[str, str]] | None = None) -> str:
         """A gateway URI in the legacy form for this path, keeping the client's suffix."""
@@ -98,11 +102,17 @@ def parse(
     body: bytes,
     content_type: str = "",
     authorization: str | None = None,
+    range_: str | None = None,
 ) -> LegacyRequest:
     path = normalise_path(raw_path)
     if not path.startswith(LEGACY_PREFIX + "/"):
         raise NotFound()
-    below, fmt, explicit = split_format(path[len(LEGACY_PREFIX) :].rstrip("/"))
+    below, other = suffix(path[len(LEGACY_PREFIX) :].rstrip("/"))
+    if other in SUFFIXES:
+        fmt, explicit = "xml", False
+    else:
+        below, fmt, explicit = split_format(path[len(LEGACY_PREFIX) :].rstrip("/"))
+        other = None
     params = dict(parse_params(query, body, content_type))
     verb = effective_method(method.upper(), params)
-    return LegacyRequest(verb, below, fmt, explicit, params, authorization)
+    return LegacyRequest(verb, below, fmt, explicit, params, authorization, other, range_)

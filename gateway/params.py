@@ -18,6 +18,11 @@ from .resources.model import COMPARE_SUFFIX, Param
 
 Query = list[tuple[str, str]]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SHORT_CODE = re.compile(r"\d{5,6}")
+
+
+def _short_code(param: Param, value: str) -> bool:
+    return param.short_code and _SHORT_CODE.fullmatch(value.strip()) is not None
 
 
 def _is_date(value: str) -> bool:
@@ -49,7 +54,9 @@ def upstream_form(declared: tuple[Param, ...], params: dict[str, str], region: s
             if param.required:
                 raise MissingParameter(param.name)
             continue
-        if param.phone:
+        if _short_code(param, value):
+            value = value.strip()
+        elif param.phone:
             value = _number(param, value, params, out, region)
         values = _values(param, value)
         if len(values) != 1:
@@ -99,7 +106,9 @@ def upstream_queries(filters: tuple[Param, ...], params: dict[str, str], region:
             spelled[upstream] = legacy
             if param.date and not _is_date(value.strip()):
                 raise BadRequest(f"{legacy} must be a date, YYYY-MM-DD")
-            if param.phone:
+            if _short_code(param, value):
+                value = value.strip()
+            elif param.phone:
                 value = phone.parse(value, region=region, name=param.name).e164
             choices.append([(upstream, v) for v in _values(param, value.strip() if param.date else value)])
     return [list(combination) for combination in itertools.product(*choices)]

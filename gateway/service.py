@@ -18,13 +18,28 @@ from . import observability as obs
 from .document import Document, Instance, Listing
 from .errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized
 from .legacy import LegacyRequest
+from .media import PASSED_BACK, MediaReply
 from .params import upstream_form, upstream_queries
 from .resources import Operation, Resource
 from .settings import Settings
 from .translate import translator
-from .upstream import Reply, Upstream, decode
+from .upstream import Reply, Upstream, decode, error_of
 from .views import Lists, ListSpec, list_key
 from .walk import Cursor, Params, Walker
+
+ERROR_BODY_LIMIT = 64 * 1024
+"""The most of an upstream error body read while streaming media (errors are small JSON)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bare:
+    """An answer that is not a legacy document: bytes (a transcription's text), or upstream media still
+    on the wire (``stream``), with the headers it passes back."""
+
+    content_type: str
+    body: bytes = b""
+    stream: MediaReply | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +47,7 @@ class Outcome:
     status: int
     document: Document | None
     columns: tuple[str, ...] = ()
+    bare: Bare | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +102,10 @@ class Gateway:
         instance = "Sid" in path
         obs.set_route(route_template(resource, instance))
         ops = resource.instance_ops if instance else resource.list_ops
-        operation = ops.get(request.method)
+        operation = _by_suffix(resource, request, instance) or ops.get(request.method)
         if operation is None:
-            raise MethodNotAllowed(request.method, tuple(ops))
+            reason = resource.withdrawn.get(request.method) if instance else None
+            raise MethodNotAllowed(request.method, tuple(ops), reason)
         for name, value in path.items():
             if not resource.valid(name, value):
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
@@ -115,6 +132,10 @@ class Gateway:
 
     async def handle(self, request: LegacyRequest) -> Outcome:
         call = self.resolve(request)
+        if call.operation.answer == "media":
+            return await self.media(call)
+        if call.operation.answer == "text":
+            return await self.text(call)
         action = call.operation.action
         if not call.operation.writes:
             return await (self.listing(call) if action == "list" else self.fetch(call))
@@ -175,6 +196,48 @@ class Gateway:
     async def fetch(self, call: Call) -> Outcome:
         target = call.resource.upstream_instance.format(**call.path)
         return await self._instance(call, await self._call(call, "GET", target))
+
+    async def media(self, call: Call) -> Outcome:
+        """Upstream bytes, streamed: the app sends them as they come and closes the reply."""
+        template = call.operation.upstream or call.resource.upstream_instance
+        headers = {"Range": call.request.range} if call.request.range else None
+        reply = await self.upstream.stream(
+            call.resource.host,
+            template.format(**call.path),
+            endpoint=call.endpoint,
+            authorization=call.authorization,
+            request_id=_request_id(),
+            headers=headers,
+        )
+        if reply.status not in (200, 206, 416):
+            try:
+                body = await reply.read(ERROR_BODY_LIMIT)
+            finally:
+                await reply.aclose()
+            if 200 <= reply.status < 300:
+                raise BadGateway(f"The upstream API answered the media with status {reply.status}")
+            raise error_of(Reply(reply.status, dict(reply.headers), body))
+        encoded = "content-encoding" in reply.headers  # decoded on the way: its lengths no longer hold
+        passed = tuple(
+            (name, reply.headers[name])
+            for name in PASSED_BACK
+            if name in reply.headers and not (encoded and name in ("content-length", "content-range"))
+        )
+        content_type = call.operation.content_type or "application/octet-stream"
+        if reply.status == 416:
+            await reply.aclose()
+            return Outcome(416, None, bare=Bare(content_type, headers=passed))
+        return Outcome(reply.status, None, bare=Bare(content_type, stream=reply, headers=passed))
+
+    async def text(self, call: Call) -> Outcome:
+        """One field of the upstream item as the whole answer (a transcription's ``.txt``)."""
+        body = await self._call(call, "GET", call.resource.upstream_instance.format(**call.path))
+        if not isinstance(body, Mapping) or not self._owned(call, body):
+            raise NotFound()
+        value = body.get(call.operation.text or "")
+        text = value if isinstance(value, str) else ""
+        content_type = call.operation.content_type or "text/plain; charset=utf-8"
+        return Outcome(200, None, bare=Bare(content_type, body=text.encode("utf-8")))
 
     async def delete(self, call: Call) -> Outcome:
         target = call.resource.upstream_instance.format(**call.path)
@@ -282,6 +345,16 @@ def _order_key(resource: Resource) -> Callable[[Any], float] | None:
         return sign * fanout.instant(item.get(name) if isinstance(item, Mapping) else None)
 
     return key
+
+
+def _by_suffix(resource: Resource, request: LegacyRequest, instance: bool) -> Operation | None:
+    """The operation a suffix (or its absence) selects for an instance GET; 404 for an unknown one."""
+    key = request.suffix if request.suffix is not None else ("" if not request.explicit else None)
+    if instance and request.method == "GET" and key is not None and key in resource.suffix_ops:
+        return resource.suffix_ops[key]
+    if request.suffix is not None:
+        raise NotFound(f"The requested format .{request.suffix} is not supported")
+    return None
 
 
 def _request_id() -> str | None:

@@ -163,6 +163,16 @@ def _cache_url(value: str) -> Secret | None:
     return Secret(value)
 
 
+def _hosts(value: str) -> tuple[str, ...]:
+    hosts = tuple(filter(None, (part.strip().lower() for part in value.split(","))))
+    for host in hosts:
+        name, _, port = host.partition(":")
+        bare = name[2:] if name.startswith("*.") else name
+        if not bare or "/" in host or "*" in bare or "@" in host or (port and not port.isdigit()):
+            raise ValueError("must be comma-separated host names (media.example.com, *.example.com)")
+    return hosts
+
+
 def _text(value: str) -> str | None:
     return value or None
 
@@ -204,6 +214,13 @@ SPECS: tuple[Spec, ...] = (
         _choice("fast", "httpx"),
         "fast",
         "Upstream HTTP client: the lean built-in one, or httpx (see docs/performance.md).",
+    ),
+    Spec(
+        "media_hosts",
+        _hosts,
+        "",
+        "Hosts the upstream may redirect recording audio to (comma-separated; *.example.com for "
+        "subdomains); credentials are never sent there.",
     ),
     Spec("connect_timeout", _seconds, "5", "Upstream connect timeout, seconds."),
     Spec("read_timeout", _seconds, "30", "Upstream read timeout, seconds."),
@@ -309,6 +326,7 @@ class Settings:
     sandbox: bool = False
     sandbox_port: int = 0
     upstream_client: str = "fast"
+    media_hosts: tuple[str, ...] = ()
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     total_timeout: float = 60.0

@@ -4,7 +4,8 @@ Per field kind: ``phone`` NANP E.164 → ten digits (others unchanged, see :mod:
 ``date`` ISO 8601 → RFC 2822 keeping the offset (RFC 2822 input passes through; what parses as neither
 passes through unchanged and is logged); ``bool`` → ``true``/``false``; ``nested`` → child elements;
 ``self_uri`` → the gateway's own legacy URI of the item; ``map`` → through the field's named value map;
-``flags`` → the bitwise OR of the mapped values of several keys; numbers → their decimal text; null →
+``flags`` → the bitwise OR of the mapped values of several keys; ``price`` → five decimals, sign kept;
+numbers → their decimal text; null →
 ``None``. A resource with ``date_style="epoch"`` writes its dates as unix epoch seconds. A dotted key
 (``parent.direction``) reads an object the service embedded in the item.
 """
@@ -15,6 +16,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from email.utils import format_datetime, parsedate_to_datetime
 
 import orjson
@@ -77,6 +79,18 @@ def _epoch(value: object, _: Mapping[str, str]) -> Value:
     return epoch(value) if isinstance(value, str) and value else scalar(value)
 
 
+def _price(value: object, _: Mapping[str, str]) -> Value:
+    """``-0.03`` (a number or its text) → ``-0.03000``; what is not a number passes through."""
+    text = scalar(value)
+    if not text:
+        return text
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return text
+    return f"{amount:.5f}" if amount.is_finite() else text
+
+
 def lookup(item: Mapping[str, object], key: str) -> object:
     """``item[key]``; a dotted key walks into embedded objects."""
     if "." not in key:
@@ -111,6 +125,8 @@ def _text(value: object, _: Mapping[str, str]) -> Value:
 def _converter(field: Field, resource: Resource | None) -> Converter:
     if field.kind == "phone":
         return _phone
+    if field.kind == "price":
+        return _price
     if field.kind == "date":
         style: DateStyle = resource.date_style if resource is not None else "rfc2822"
         return _epoch if style == "epoch" else _date

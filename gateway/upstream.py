@@ -31,6 +31,7 @@ from .errors import (
     Unauthorized,
     UpstreamRestError,
 )
+from .media import MediaClient, MediaReply
 from .settings import Settings
 from .transport import RawResponse, Timeout, Unreachable, sender
 
@@ -124,9 +125,16 @@ class Upstream:
             keepalive=settings.pool_max_keepalive,
             use_httpx=settings.upstream_client == "httpx",
         )
+        self.media = MediaClient(
+            transport,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            hosts=settings.media_hosts,
+        )
 
     async def aclose(self) -> None:
         await self.sender.aclose()
+        await self.media.aclose()
 
     async def probe(self, host: str, timeout: float) -> str:
         """Readiness: does the host answer HTTP at all (any status)? No credentials are sent."""
@@ -179,6 +187,42 @@ class Upstream:
         with tracing.upstream_span(host, method, endpoint, sent) as span:
             reply = await self._attempts(self.breakers[host], method, url, endpoint, sent, content, deadline)
             span.answered(reply.status)
+        return reply
+
+    async def stream(
+        self,
+        host: str,
+        target: str,
+        *,
+        endpoint: str,
+        authorization: str | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> MediaReply:
+        """A GET whose body is streamed, not read (:mod:`gateway.media`); one attempt, under the host's
+        breaker. The deadline bounds reaching the answer; the body takes as long as the client reads."""
+        url = self.resolve(host, target)
+        sent = {"Accept": "*/*", **(headers or {})}
+        if request_id:
+            sent["X-Request-Id"] = request_id
+        if authorization:
+            sent["Authorization"] = authorization
+        breaker = self.breakers[host]
+        breaker.before()
+        started = time.perf_counter()
+        try:
+            with tracing.upstream_span(host, "GET", endpoint, sent) as span:
+                reply = await self.media.get(url, sent, time.monotonic() + self.settings.total_timeout)
+                span.answered(reply.status)
+        except (BadGateway, GatewayTimeout) as exc:
+            self._observe(endpoint, "GET", "timeout" if isinstance(exc, GatewayTimeout) else "error", started)
+            breaker.failure()
+            raise
+        self._observe(endpoint, "GET", str(reply.status), started)
+        if reply.status >= 500:
+            breaker.failure()
+        else:
+            breaker.success()
         return reply
 
     async def _attempts(

@@ -147,3 +147,22 @@ def test_secret_headers_are_redacted(header: bytes) -> None:
     scope["headers"] = [(b"host", b"gw.test"), (header, b"secret-value")]
     written = json.dumps(entry(scope, *rest))
     assert "secret-value" not in written
+
+
+async def test_recording_audio_is_recorded_without_its_bytes(
+    tmp_path: Path, upstream: CountingTransport, settings: Any, sandbox_app: Any
+) -> None:
+    sandbox = sandbox_app.state.sandbox
+    voice = sandbox.voice
+    call = voice.new_call(ACCOUNT, "+14158675309", "+16465550000", "inbound", at=voice.clock() - 600)
+    recording = sandbox.recordings.add(call, 20, voice.clock() - 500)
+    path = tmp_path / "session.har"
+    app = create_app(settings.replace(record=str(path)), upstream)
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
+        audio = await client.get(f"{PREFIX}/Recordings/{recording.sid}")
+        await client.get(f"{PREFIX}/Recordings/{recording.sid}.xml")
+    assert len(audio.content) == 44 + 20 * 16000
+    first, second = valid_har(path)["log"]["entries"]
+    assert first["response"]["content"]["mimeType"] == "audio/x-wav"
+    assert first["response"]["content"]["text"] == ""
+    assert "<Recording>" in second["response"]["content"]["text"]

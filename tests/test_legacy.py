@@ -80,3 +80,19 @@ def test_outside_the_prefix_is_404() -> None:
 def test_uri_keeps_the_explicit_suffix_only() -> None:
     assert parse("GET", PATH + ".json", b"", b"").uri([("num", "1")]) == PATH + ".json?num=1"
     assert parse("GET", PATH, b"", b"").uri() == PATH
+
+
+@pytest.mark.parametrize(
+    ("path", "suffix", "below"),
+    [
+        ("/2008-08-01/Accounts/AC1/Recordings/RE1.mp3", "mp3", "/Accounts/AC1/Recordings/RE1"),
+        ("/2008-08-01/Accounts/AC1/Recordings/RE1.WAV", "wav", "/Accounts/AC1/Recordings/RE1"),
+        ("/2008-08-01/Accounts/AC1/Transcriptions/TR1.txt", "txt", "/Accounts/AC1/Transcriptions/TR1"),
+        ("/2008-08-01/Accounts/AC1/Recordings/RE1", None, "/Accounts/AC1/Recordings/RE1"),
+        ("/2008-08-01/Accounts/AC1/Recordings/RE1.xml", None, "/Accounts/AC1/Recordings/RE1"),
+    ],
+)
+def test_media_suffixes_are_kept_for_the_service(path: str, suffix: str | None, below: str) -> None:
+    request = parse("GET", path, b"", b"", range_="bytes=0-1")
+    assert (request.suffix, request.path, request.fmt, request.range) == (suffix, below, "xml", "bytes=0-1")
+    assert request.explicit is path.endswith(".xml")

@@ -22,8 +22,11 @@ from .model import (
     Shape,
     ValueMap,
 )
-from .notifications import CALL_NOTIFICATIONS
-from .recordings import CALL_RECORDINGS
+from .notifications import CALL_NOTIFICATIONS, NOTIFICATIONS
+from .recordings import CALL_RECORDINGS, RECORDINGS
+from .short_codes import SHORT_CODES
+from .sms import SMS_MESSAGES
+from .transcriptions import RECORDING_TRANSCRIPTIONS, TRANSCRIPTIONS
 from .trunks import TRUNK_PHONE_NUMBER, TRUNK_PHONE_NUMBERS
 
 RESOURCES: tuple[Resource, ...] = (
@@ -35,13 +38,25 @@ RESOURCES: tuple[Resource, ...] = (
     CALL_NOTIFICATIONS,
     CONFERENCES,
     PARTICIPANTS,
+    SMS_MESSAGES,
+    SHORT_CODES,
+    RECORDINGS,
+    RECORDING_TRANSCRIPTIONS,
+    TRANSCRIPTIONS,
+    NOTIFICATIONS,
 )
+
+SUFFIXES: frozenset[str] = frozenset(
+    suffix for resource in RESOURCES for suffix in resource.suffix_ops if suffix
+)
+"""Suffixes some instance answers other than as a document (``.wav``, ``.mp3``, ``.txt``)."""
 
 __all__ = [
     "LEGACY_PREFIX",
     "OUTGOING_CALLER_ID",
     "RESOURCES",
     "SID_PATTERNS",
+    "SUFFIXES",
     "TRUNK_PHONE_NUMBER",
     "VALIDATION_REQUEST",
     "DatePartition",

@@ -37,14 +37,16 @@ SID_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType(
     {name: sid_pattern(prefix) for name, prefix in PATH_SIDS.items()}
 )
 
-Kind = Literal["text", "phone", "date", "bool", "nested", "self_uri", "map", "flags"]
+Kind = Literal["text", "phone", "date", "bool", "nested", "self_uri", "map", "flags", "price"]
 """``map``: through the field's :class:`ValueMap`; ``flags``: the bitwise OR of the mapped values of
-``upstream`` and every key in ``also``; the rest as in :mod:`gateway.translate`."""
+``upstream`` and every key in ``also``; ``price``: an amount with five decimals, sign kept (2008's
+``-0.03000``); the rest as in :mod:`gateway.translate`."""
 Action = Literal["fetch", "update", "delete", "list", "create"]
 DateStyle = Literal["rfc2822", "epoch"]
 """How a resource writes its dates: RFC 2822 (every 2008 resource) or unix epoch seconds (transcriptions)."""
-Answer = Literal["document", "media"]
-"""What an operation answers: a legacy document, or upstream bytes passed through (recording audio)."""
+Answer = Literal["document", "media", "text"]
+"""What an operation answers: a legacy document, upstream bytes streamed through (recording audio), or
+one field of the upstream item as bare text (a transcription's ``.txt``)."""
 Compare = Literal["=", ">=", "<="]
 COMPARE_SUFFIX: Mapping[str, str] = MappingProxyType({"=": "", ">=": ">", "<=": "<"})
 """``StartTime>=D`` arrives (form-decoded) as the name ``StartTime>``; 2010 spells it the same way."""
@@ -123,6 +125,8 @@ class Param:
     """Filters only: the comparisons accepted (``StartTime>=…`` is the name ``StartTime>``)."""
     date: bool = False
     """Filters only: the value is a ``YYYY-MM-DD`` date."""
+    short_code: bool = False
+    """With ``phone``: a five- or six-digit short code is taken as it is (sending-sms.md: To may be one)."""
 
     @property
     def target(self) -> str:
@@ -137,6 +141,12 @@ class Operation:
     shape: Shape | None = None
     writes: bool = False
     answer: Answer = "document"
+    content_type: str | None = None
+    """``media`` and ``text``: the Content-Type of the answer (the 2008 one: ``audio/x-wav``)."""
+    upstream: str | None = None
+    """``media``: the path template of the bytes upstream; otherwise the resource's instance path."""
+    text: str | None = None
+    """``text``: the upstream key whose value is the whole answer."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,12 @@ class Resource:
     embed: Embed | None = None
     order: Order | None = None
     date_style: DateStyle = "rfc2822"
+    suffix_ops: Mapping[str, Operation] = field(default_factory=lambda: MappingProxyType({}))
+    """An instance GET by the suffix the client wrote (``""``: none) answered by this operation instead
+    of a document (recordings.md: no suffix and ``.wav`` are the audio, ``.mp3`` too, ``.xml`` the
+    ``<Recording>``). A suffix that is neither here nor a document format is 404."""
+    withdrawn: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Instance methods 2008 had and the upstream no longer offers: 405, with this explanation."""
     _patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _sid: re.Pattern[str] = field(init=False, repr=False, compare=False)
 

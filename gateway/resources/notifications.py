@@ -1,15 +1,22 @@
-"""Notifications (notifications.md): the call-scoped list ``/Calls/{CallSid}/Notifications``.
+"""Notifications (notifications.md): the account's log (``Log`` 0/1, ``MessageDate`` with
+inequalities), a call's log ``/Calls/{CallSid}/Notifications``, and one entry.
 
 The ``<Notification>`` element follows the docs' property table, in its order, as far as the stored
-copy of the page reaches (it is cut after RequestMethod). ``Log`` is 2010's ``log`` unchanged: both
-use 0 = ERROR, 1 = WARNING.
+copy of the page reaches (it is cut after RequestMethod); one entry adds RequestVariables,
+ResponseHeaders and ResponseBody, as 2010's instance does. ``Log`` is 2010's ``log`` unchanged: both
+use 0 = ERROR, 1 = WARNING. 2008 could DELETE an entry; 2010 cannot, so DELETE is a 405 that says so.
 """
 
 from __future__ import annotations
 
-from .model import Operation, Paging, Param, Resource, Shape, field_, ops
+from types import MappingProxyType
+
+from .model import Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
+
+LOG_LEVEL = ValueMap("log_level", {"0": "0", "1": "1"})
+"""0 = ERROR, 1 = WARNING in both versions; any other filter value is a 400, not an empty list."""
 
 NOTIFICATION = Shape(
     "Notification",
@@ -29,6 +36,42 @@ NOTIFICATION = Shape(
     ),
 )
 
+NOTIFICATION_INSTANCE = Shape(
+    "Notification",
+    (
+        *NOTIFICATION.fields,
+        field_("request_variables", "RequestVariables"),
+        field_("response_headers", "ResponseHeaders"),
+        field_("response_body", "ResponseBody"),
+    ),
+)
+
+_FILTERS = (
+    Param("Log", values=LOG_LEVEL),
+    Param("MessageDate", compare=("=", ">=", "<="), date=True),
+)
+_LIST = ops({"GET": Operation("list", "GET")})
+_INSTANCE = ops({"GET": Operation("fetch", "GET", shape=NOTIFICATION_INSTANCE)})
+_NO_DELETE = MappingProxyType(
+    {"DELETE": "Notifications can no longer be deleted: the 2010-04-01 API keeps its log read-only"}
+)
+
+NOTIFICATIONS = Resource(
+    name="notifications",
+    legacy_path="/Accounts/{AccountSid}/Notifications",
+    list_element="Notifications",
+    item=NOTIFICATION,
+    host="api",
+    upstream_list=API + "/Notifications.json",
+    upstream_instance=API + "/Notifications/{Sid}.json",
+    paging=Paging("flat", "notifications"),
+    sid_prefix="NO",
+    filters=_FILTERS,
+    list_ops=_LIST,
+    instance_ops=_INSTANCE,
+    withdrawn=_NO_DELETE,
+)
+
 CALL_NOTIFICATIONS = Resource(
     name="call_notifications",
     legacy_path="/Accounts/{AccountSid}/Calls/{CallSid}/Notifications",
@@ -39,7 +82,8 @@ CALL_NOTIFICATIONS = Resource(
     upstream_instance=API + "/Calls/{CallSid}/Notifications/{Sid}.json",
     paging=Paging("flat", "notifications"),
     sid_prefix="NO",
-    filters=(Param("Log"), Param("MessageDate", compare=("=", ">=", "<="), date=True)),
-    list_ops=ops({"GET": Operation("list", "GET")}),
-    instance_ops=ops({"GET": Operation("fetch", "GET")}),
+    filters=_FILTERS,
+    list_ops=_LIST,
+    instance_ops=_INSTANCE,
+    withdrawn=_NO_DELETE,
 )

@@ -1,8 +1,11 @@
-"""Recordings (recordings.md): the call-scoped list ``/Calls/{CallSid}/Recordings``.
+"""Recordings (recordings.md): the account's list (``CallSid``, ``DateCreated`` with inequalities), the
+call-scoped list ``/Calls/{CallSid}/Recordings``, one recording, deleting it, and its audio.
 
-The ``<Recording>`` element follows the docs' XML example (Sid, AccountSid, CallSid, Duration,
-DateCreated, DateUpdated). The account-wide list, the instance and its media are declared here too as
-the messaging-and-media work adds them.
+The ``<Recording>`` element follows the docs' XML examples (Sid, AccountSid, CallSid, Duration,
+DateCreated, DateUpdated). The instance is what a 2008 app was handed as a RecordingUrl: without a
+suffix (or with ``.wav``) it is the audio as ``audio/x-wav``, with ``.mp3`` as ``audio/mpeg``, and only
+with ``.xml`` (or ``.json``/``.csv``/``.html``) the metadata. The audio is streamed from 2010's own
+media URLs (``/Recordings/{Sid}.wav``, ``.mp3``), never held whole (:mod:`gateway.media`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,33 @@ RECORDING = Shape(
     ),
 )
 
+WAV = Operation(
+    "fetch", "GET", answer="media", content_type="audio/x-wav", upstream=API + "/Recordings/{Sid}.wav"
+)
+MP3 = Operation(
+    "fetch", "GET", answer="media", content_type="audio/mpeg", upstream=API + "/Recordings/{Sid}.mp3"
+)
+AUDIO = ops({"": WAV, "wav": WAV, "mp3": MP3})
+
+_INSTANCE = ops({"GET": Operation("fetch", "GET"), "DELETE": Operation("delete", "DELETE", writes=True)})
+_CREATED = (Param("DateCreated", compare=("=", ">=", "<="), date=True),)
+
+RECORDINGS = Resource(
+    name="recordings",
+    legacy_path="/Accounts/{AccountSid}/Recordings",
+    list_element="Recordings",
+    item=RECORDING,
+    host="api",
+    upstream_list=API + "/Recordings.json",
+    upstream_instance=API + "/Recordings/{Sid}.json",
+    paging=Paging("flat", "recordings"),
+    sid_prefix="RE",
+    filters=(Param("CallSid"), *_CREATED),
+    list_ops=ops({"GET": Operation("list", "GET")}),
+    instance_ops=_INSTANCE,
+    suffix_ops=AUDIO,
+)
+
 CALL_RECORDINGS = Resource(
     name="call_recordings",
     legacy_path="/Accounts/{AccountSid}/Calls/{CallSid}/Recordings",
@@ -33,7 +63,9 @@ CALL_RECORDINGS = Resource(
     upstream_instance=API + "/Calls/{CallSid}/Recordings/{Sid}.json",
     paging=Paging("flat", "recordings"),
     sid_prefix="RE",
-    filters=(Param("DateCreated", compare=("=", ">=", "<="), date=True),),
+    filters=_CREATED,
     list_ops=ops({"GET": Operation("list", "GET")}),
-    instance_ops=ops({"GET": Operation("fetch", "GET")}),
+    instance_ops=_INSTANCE,
 )
+"""A call's recording is its ``<Recording>`` here (checked against the call by 2010's call-scoped path);
+its audio is at the account's URL, the RecordingUrl 2008 handed out."""

@@ -30,7 +30,11 @@ def config_from_env(
     ``SANDBOX_ACCOUNTS`` (``AC…:token,…``), ``SANDBOX_VERIFICATION`` (success|fail),
     ``SANDBOX_INCOMING_NUMBERS`` (pre-provisioned per account, default 5), ``SANDBOX_SEED_CALLER_IDS``,
     ``SANDBOX_SEED`` (``calls=N,conferences=N,…``), ``SANDBOX_CALL_STEP`` and ``SANDBOX_CALL_LENGTH``
-    (seconds; the clock of made calls). Arguments given win over the environment."""
+    (seconds; the clock of made calls), ``SANDBOX_MESSAGE_STEP`` (seconds a sent message spends queued,
+    then sending), ``SANDBOX_UNREACHABLE_NUMBERS`` (E.164, comma-separated: messages to them fail; default
+    +15005550009), ``SANDBOX_SHORT_CODES`` (per account, default 2) and ``SANDBOX_MEDIA_REDIRECT`` (a base
+    URL recording audio is redirected to, as to a storage host). Arguments given win over the
+    environment."""
     accounts = {
         env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID): env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
     }
@@ -55,7 +59,18 @@ def config_from_env(
         seed=parse_seed(seed if seed is not None else env.get("SANDBOX_SEED", "")),
         call_step=step,
         call_length=length,
+        message_step=_seconds(env, "SANDBOX_MESSAGE_STEP", 1.0, None),
+        unreachable_numbers=_numbers(env.get("SANDBOX_UNREACHABLE_NUMBERS", "+15005550009")),
+        short_codes=int(env.get("SANDBOX_SHORT_CODES", "2")),
+        media_redirect=env.get("SANDBOX_MEDIA_REDIRECT", "").rstrip("/") or None,
     )
+
+
+def _numbers(raw: str) -> frozenset[str]:
+    numbers = frozenset(filter(None, (part.strip() for part in raw.split(","))))
+    if any(not (n.startswith("+") and n[1:].isdigit()) for n in numbers):
+        raise ValueError("SANDBOX_UNREACHABLE_NUMBERS must be E.164 numbers, comma-separated")
+    return numbers
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, given: float | None) -> float:

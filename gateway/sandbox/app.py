@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import seed, views
+from . import media, messaging, notifications, recordings, seed, views
 from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
 from .store import CallerId, Ordered, Store, new_sid
@@ -52,6 +52,14 @@ class SandboxConfig:
     """Seconds a made call spends queued, then ringing."""
     call_length: float = 20.0
     """Seconds a made call stays in progress before it completes."""
+    message_step: float = 1.0
+    """Seconds a sent message spends queued, then sending."""
+    unreachable_numbers: frozenset[str] = frozenset({"+15005550009"})
+    """Messages to these numbers fail (30003, unreachable handset)."""
+    short_codes: int = 2
+    """Short codes each account has (67898, 68009, …)."""
+    media_redirect: str | None = None
+    """Base URL recording audio is redirected to (a storage host), if set."""
     clock: Callable[[], float] = time.time
 
 
@@ -115,6 +123,16 @@ class Sandbox:
         self.store = Store(dict(config.accounts))
         self.callbacks = Callbacks()
         self.voice = Voice(self.store, config.clock, config.call_step, config.call_length)
+        self.notifications = notifications.Notifications(self.store, self.voice)
+        self.webhooks = notifications.Webhooks(self.callbacks, self.notifications, self.store.lock)
+        self.messaging = messaging.Messaging(
+            self.store, config.clock, self.webhooks, config.message_step, config.unreachable_numbers
+        )
+        self.recordings = recordings.Recordings(
+            self.store, self.voice, self.webhooks, config.call_step, config.media_redirect
+        )
+        for account in config.accounts:
+            self.messaging.provision(account, config.short_codes)
         for account in config.accounts:
             self.store.provision_incoming(account, config.incoming_numbers)
             self.store.seed_caller_ids(account, config.seed_caller_ids)
@@ -378,7 +396,8 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
                 methods=["GET", "DELETE"],
             ),
         ]
-        + [route for endpoints in spec_endpoints(sandbox) for route in endpoints.routes(sandbox)],
+        + [route for endpoints in spec_endpoints(sandbox) for route in endpoints.routes(sandbox)]
+        + media.media_routes(sandbox),
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )
     app.state.sandbox = sandbox

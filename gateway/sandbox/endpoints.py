@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import call_logs, voice_api
+from . import call_logs, messaging, notifications, recordings, voice_api
 from .engine import Endpoints
 from .spec import api_spec
 
@@ -14,11 +14,24 @@ if TYPE_CHECKING:
 
 def spec_endpoints(sandbox: Sandbox) -> list[Endpoints]:
     spec, voice = api_spec(), sandbox.voice
+    m, r, n = messaging, recordings, notifications
+    kept, texts, log = sandbox.recordings, sandbox.messaging, sandbox.notifications
     return [
-        *(Endpoints(spec, *plugged) for plugged in call_logs.behaviours(voice)),
-        Endpoints(spec, voice_api.CALLS, voice_api.CALL, voice_api.CallsBehaviour(voice)),
+        *(
+            Endpoints(spec, listed, one, r.WithRecordings(behaviour, kept))
+            for listed, one, behaviour in call_logs.behaviours(voice)
+        ),
+        Endpoints(spec, voice_api.CALLS, voice_api.CALL, r.RecordedCalls(voice, kept)),
         Endpoints(spec, voice_api.CONFERENCES, voice_api.CONFERENCE, voice_api.ConferencesBehaviour(voice)),
         Endpoints(
             spec, voice_api.PARTICIPANTS, voice_api.PARTICIPANT, voice_api.ParticipantsBehaviour(voice)
         ),
+        Endpoints(spec, m.MESSAGES, m.MESSAGE, m.MessagesBehaviour(texts)),
+        Endpoints(spec, m.SHORT_CODES, m.SHORT_CODE, m.ShortCodesBehaviour(texts)),
+        Endpoints(spec, r.RECORDINGS, r.RECORDING, r.RecordingsBehaviour(kept)),
+        Endpoints(spec, r.TRANSCRIPTIONS, r.TRANSCRIPTION, r.TranscriptionsBehaviour(kept, False)),
+        Endpoints(
+            spec, r.RECORDING_TRANSCRIPTIONS, r.RECORDING_TRANSCRIPTION, r.TranscriptionsBehaviour(kept, True)
+        ),
+        Endpoints(spec, n.NOTIFICATIONS, n.NOTIFICATION, n.NotificationsBehaviour(log, kept.refresh)),
     ]

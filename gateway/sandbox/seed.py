@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from . import call_logs
+from .seed_messaging import SEEDERS as MESSAGING
 from .voice import Call, Voice
 
 if TYPE_CHECKING:
@@ -130,4 +131,5 @@ def seed_conferences(sandbox: Sandbox, account: str, count: int, rng: random.Ran
 SEEDERS: dict[str, Seeder] = {
     "calls": seed_calls,
     "conferences": seed_conferences,
+    **MESSAGING,
 }

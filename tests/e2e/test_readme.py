@@ -38,6 +38,8 @@ def test_the_readme_walk_through_runs() -> None:
     assert "<Status>0</Status>" in out and "<Status>1</Status>" in out
     assert "<Called>4155551212</Called><Caller>6465550000</Caller>" in out
     assert "<CallSegmentSid>CA" in out and "<Flags>6</Flags>" in out
+    assert out.count("<Body>Hi Jenny! Grüße</Body>") == 2 and "<Flags>4</Flags>" in out
+    assert "<ShortCode>67898</ShortCode>" in out
     assert '<Calls page="3"' in out
     assert "Sid,DateCreated,DateUpdated,CallSegmentSid,AccountSid,Called,Caller" in out
     assert "<Muted>true</Muted>" in out

@@ -1,0 +1,70 @@
+"""Transcriptions (transcriptions.md): the account's list, a recording's transcriptions, one of them,
+and its ``.txt`` (the bare text).
+
+2008 wrote transcription dates as unix epoch seconds (``<DateCreated>1235986685</DateCreated>``), so
+the resources' date style is ``epoch``; ``<Price>`` keeps 2010's sign with five decimals
+(``-0.03000``), as the examples show.
+"""
+
+from __future__ import annotations
+
+from .model import Operation, Paging, Resource, Shape, field_, ops
+
+API = "/2010-04-01/Accounts/{AccountSid}"
+
+TRANSCRIPTION = Shape(
+    "Transcription",
+    (
+        field_("sid", "Sid"),
+        field_("date_created", "DateCreated", "date"),
+        field_("date_updated", "DateUpdated", "date"),
+        field_("account_sid", "AccountSid"),
+        field_("status", "Status"),
+        field_("recording_sid", "RecordingSid"),
+        field_("duration", "Duration"),
+        field_("transcription_text", "TranscriptionText"),
+        field_("price", "Price", "price"),
+    ),
+)
+
+TEXT = ops(
+    {
+        "txt": Operation(
+            "fetch", "GET", answer="text", content_type="text/plain; charset=utf-8", text="transcription_text"
+        )
+    }
+)
+_LIST = ops({"GET": Operation("list", "GET")})
+_INSTANCE = ops({"GET": Operation("fetch", "GET")})
+
+TRANSCRIPTIONS = Resource(
+    name="transcriptions",
+    legacy_path="/Accounts/{AccountSid}/Transcriptions",
+    list_element="Transcriptions",
+    item=TRANSCRIPTION,
+    host="api",
+    upstream_list=API + "/Transcriptions.json",
+    upstream_instance=API + "/Transcriptions/{Sid}.json",
+    paging=Paging("flat", "transcriptions"),
+    sid_prefix="TR",
+    list_ops=_LIST,
+    instance_ops=_INSTANCE,
+    date_style="epoch",
+    suffix_ops=TEXT,
+)
+
+RECORDING_TRANSCRIPTIONS = Resource(
+    name="recording_transcriptions",
+    legacy_path="/Accounts/{AccountSid}/Recordings/{RecordingSid}/Transcriptions",
+    list_element="Transcriptions",
+    item=TRANSCRIPTION,
+    host="api",
+    upstream_list=API + "/Recordings/{RecordingSid}/Transcriptions.json",
+    upstream_instance=API + "/Recordings/{RecordingSid}/Transcriptions/{Sid}.json",
+    paging=Paging("flat", "transcriptions"),
+    sid_prefix="TR",
+    list_ops=_LIST,
+    instance_ops=_INSTANCE,
+    date_style="epoch",
+    suffix_ops=TEXT,
+)

@@ -1,0 +1,187 @@
+"""The sandbox's notifications log — the account's whole log — and the webhooks that fill it.
+
+A notification about a call is kept with the call (:meth:`Voice.log`, served per call by
+:mod:`.call_logs`); one about no call (a message's failed status callback) is kept here. The account's
+``/Notifications`` list is both, newest first, kept in step with the calls' logs before each request.
+
+Every webhook the sandbox sends for messaging and recordings (a message's ``StatusCallback``, a
+recording's ``RecordingStatusCallback``) goes through :class:`Webhooks`; one that fails — no
+connection, a timeout, or an answer that is not 2xx — leaves an ERROR notification (``log`` 0, error
+11200, "HTTP retrieval failure") with the request and response, as the real API's debugger does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from .calls import Callbacks
+from .store import Ordered, Store, new_sid
+from .voice import Entry, Voice
+from .voice_api import API, dated, rfc2822
+
+NOTIFICATIONS = API + "/Notifications.json"
+NOTIFICATION = API + "/Notifications/{Sid}.json"
+log = logging.getLogger("gateway.sandbox")
+TIMEOUT = 5.0
+HTTP_RETRIEVAL_FAILURE = 11200
+
+
+@dataclass
+class Note:
+    """A notification about no call."""
+
+    seq: int
+    sid: str
+    account_sid: str
+    created: float
+    data: dict[str, Any]
+
+
+Logged = Entry | Note
+
+
+def fields(code: int, text: str, at: float, level: str = "0", **extra: str) -> dict[str, Any]:
+    """A notification's 2010 fields beyond the common ones."""
+    return {
+        "error_code": str(code),
+        "log": level,
+        "message_date": rfc2822(at),
+        "message_text": text,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "request_method": "POST",
+        "request_url": "",
+        "request_variables": "",
+        "response_body": "",
+        "response_headers": "",
+        **extra,
+    }
+
+
+class Notifications:
+    def __init__(self, store: Store, voice: Voice) -> None:
+        self.store = store
+        self.voice = voice
+        self.clock = voice.clock
+        self.notes: dict[str, list[Note]] = {}
+        self.index: dict[str, Ordered] = {}
+
+    def add(self, account: str, call_sid: str | None, code: int, text: str, **extra: Any) -> Logged:
+        """On the call when there is one (of this account), else on the account."""
+        at = extra.pop("at", None)
+        at = self.clock() if at is None else at
+        data = fields(code, text, at, **extra)
+        call = self.voice.find_call(account, call_sid) if call_sid else None
+        if call is not None:
+            return self.voice.log(call, "notifications", at, **data)
+        note = Note(self.store._next(), new_sid("NO"), account, at, data)
+        self.notes.setdefault(account, []).append(note)
+        return note
+
+    def sync(self, account: str) -> Ordered:
+        """The account's log, newest first: its own notes and every call's, as they are now."""
+        calls = self.voice.calls.get(account)
+        current: dict[str, Logged] = {n.sid: n for n in self.notes.get(account, ())}
+        for call in calls.values() if calls is not None else ():
+            current.update((e.sid, e) for e in call.notifications.values())
+        ordered = self.index.setdefault(account, Ordered())
+        for item in list(ordered.values()):
+            if item.sid not in current:
+                ordered.remove((-item.created, -item.seq))
+        for sid, item in current.items():
+            if ordered.get(sid) is None:
+                ordered.add((-item.created, -item.seq), item)
+        return ordered
+
+
+def render(item: Logged) -> dict[str, Any]:
+    """Every field; the engine keeps those the spec lists (the instance adds the request and response)."""
+    account = item.call.account_sid if isinstance(item, Entry) else item.account_sid
+    return {
+        "account_sid": account,
+        "api_version": "2010-04-01",
+        "call_sid": item.call.sid if isinstance(item, Entry) else None,
+        "date_created": rfc2822(item.created),
+        "date_updated": rfc2822(item.created),
+        "sid": item.sid,
+        "uri": f"/2010-04-01/Accounts/{account}/Notifications/{item.sid}.json",
+        **item.data,
+    }
+
+
+class NotificationsBehaviour:
+    """``/Notifications`` (``Log``, ``MessageDate`` filters): read-only, as in 2010."""
+
+    def __init__(self, log: Notifications, refresh: Callable[[], None]) -> None:
+        self.log = log
+        self._refresh = refresh
+        self.filters: Mapping[str, Callable[[Any, str], bool]] = {
+            "Log": lambda n, v: n.data.get("log") == v,
+            **dated("MessageDate", lambda n: n.created),
+        }
+
+    def refresh(self) -> None:
+        self._refresh()
+
+    def scope(self, path: Mapping[str, str]) -> Ordered | None:
+        return self.log.sync(path["AccountSid"])
+
+    def find(self, path: Mapping[str, str]) -> Logged | None:
+        found: Logged | None = self.log.sync(path["AccountSid"]).get(path["Sid"])
+        return found
+
+    def render(self, item: Logged) -> dict[str, Any]:
+        return render(item)
+
+
+class Webhooks:
+    """Sends webhooks from background tasks; a failure is logged as a notification."""
+
+    def __init__(self, callbacks: Callbacks, log: Notifications, lock: Any) -> None:
+        self.callbacks = callbacks
+        self.log = log
+        self.lock = lock
+
+    def send(self, account: str, call_sid: str | None, url: str, method: str, params: dict[str, str]) -> None:
+        self.callbacks.spawn(self._post(account, call_sid, url, method.upper(), params))
+
+    async def _post(
+        self, account: str, call_sid: str | None, url: str, method: str, params: dict[str, str]
+    ) -> None:
+        self.callbacks.sent.append((url, method, params))
+        failure: tuple[str, str, str] | None = None
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT, trust_env=False) as client:
+                if method == "GET":
+                    response = await client.get(url, params=params)
+                else:
+                    response = await client.post(url, data=params)
+            if not response.is_success:
+                headers = "&".join(urlencode({k: v}) for k, v in response.headers.items())
+                text = (
+                    f"An attempt to retrieve content from {url} returned the HTTP status code"
+                    f" {response.status_code}"
+                )
+                failure = (text, headers, response.text[:4096])
+        except httpx.HTTPError as exc:
+            failure = (f"An attempt to retrieve content from {url} failed: {type(exc).__name__}", "", "")
+        if failure is None:
+            return
+        log.warning("webhook failed: %s", failure[0])
+        with self.lock:
+            self.log.add(
+                account,
+                call_sid,
+                HTTP_RETRIEVAL_FAILURE,
+                failure[0],
+                request_url=url,
+                request_method=method,
+                request_variables=urlencode(params),
+                response_headers=failure[1],
+                response_body=failure[2],
+            )

@@ -64,10 +64,12 @@ environment variables:
   SANDBOX_ACCOUNT_SID       the account (default ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)
   SANDBOX_AUTH_TOKEN        its token (default 0123456789abcdef0123456789abcdef; printed at start
                             only when it is this default)
-  SANDBOX_ACCOUNTS          more accounts, as AC...:token pairs separated by commas (default none)
+  SANDBOX_ACCOUNTS          subaccounts of the first, as AC...:token pairs separated by commas
+                            (default none)
   SANDBOX_VERIFICATION      success or fail: the outcome of every caller-id verification
                             (default success; --verification wins)
   SANDBOX_INCOMING_NUMBERS  incoming numbers pre-provisioned per account (default 5)
+  SANDBOX_AVAILABLE_NUMBERS numbers on sale per area code, to buy (default 5)
   SANDBOX_SEED_CALLER_IDS   verified caller ids pre-created per account (default 0;
                             --seed-caller-ids wins)
   SANDBOX_SEED              seed data by name: calls=N,conferences=N,messages=N,recordings=N,

@@ -58,7 +58,9 @@ def upstream_form(declared: tuple[Param, ...], params: dict[str, str], region: s
             value = value.strip()
         elif param.phone:
             value = _number(param, value, params, out, region)
-        values = _values(param, value)
+        if param.pattern is not None and not re.fullmatch(param.pattern, value.strip()):
+            raise BadRequest(f"{param.name}: " + param.refusal.format(value=value), code=param.code)
+        values = _values(param, value.strip() if param.pattern is not None else value)
         if len(values) != 1:
             raise BadRequest(f"{param.name}={value} names more than one upstream value")
         out[param.target] = values[0]

@@ -59,10 +59,14 @@ class Call:
     operation: Operation
     path: dict[str, str]
     authorization: str | None
+    bound: str | None = None
+    """Sidecar mode: the account the client's credential names, the only one it may act for."""
 
     @property
     def account(self) -> str:
-        return self.path["AccountSid"]
+        """The account whose lists a write makes count afresh; a list whose path names no account
+        (the account list) has the scope ``""``."""
+        return self.path.get("AccountSid", "")
 
     @property
     def endpoint(self) -> str:
@@ -109,7 +113,16 @@ class Gateway:
         for name, value in path.items():
             if not resource.valid(name, value):
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
-        return Call(request, resource, operation, path, self.authorize(request.authorization))
+        authorization = self.authorize(request.authorization)
+        bound = self.bound(request.authorization)
+        if bound is not None and path.get("AccountSid", bound) != bound:
+            raise NotFound()
+        return Call(request, resource, operation, path, authorization, bound)
+
+    def bound(self, authorization: str | None) -> str | None:
+        """In sidecar mode, the (already authorized) client's account sid; ``None`` otherwise."""
+        presented = basic_credentials(authorization) if self._injected is not None else None
+        return presented[0] if presented is not None else None
 
     def authorize(self, authorization: str | None) -> str:
         """The Authorization value to send upstream (the client's own, or the injected one)."""
@@ -145,6 +158,7 @@ class Gateway:
             # After the write (even a failed one, which may have half happened): later pages without
             # a view id count afresh, and walks that overlapped the write are not reused (views.py).
             await self.lists.invalidate(call.account)
+            await self.lists.invalidate("")  # the account list, which a write to an account changes
 
     async def _send(self, call: Call, method: str, target: str, **kwargs: Any) -> Reply:
         return await self.upstream.send(
@@ -162,6 +176,9 @@ class Gateway:
         return decode(await self._send(call, method, target, **kwargs))
 
     def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
+        account_of = call.resource.account_of
+        if call.bound is not None and account_of is not None and item.get(account_of) != call.bound:
+            return False
         return all(item.get(field) == call.path.get(name) for field, name in call.resource.owned_by)
 
     def _listed(self, call: Call, item: object) -> bool:
@@ -184,13 +201,20 @@ class Gateway:
                 cache[value] = None
         return {**item, embed.name: cache[value]}
 
+    def _visible(self, secrets: tuple[str, ...], item: Any) -> Any:
+        """The item without its credentials when the gateway injects its own (sidecar mode): the
+        upstream then answers with the injected account's secret, which no client may see."""
+        if not secrets or self._injected is None or not isinstance(item, Mapping):
+            return item
+        return {key: (None if key in secrets else value) for key, value in item.items()}
+
     async def _instance(self, call: Call, body: Any, status: int = 200) -> Outcome:
         if not isinstance(body, Mapping):
             raise BadGateway("The upstream API answered with an unexpected body")
         if not self._owned(call, body):
             raise NotFound()
         tr = translator(call.resource, call.operation.shape)
-        body = await self._embedded(call, body, {})
+        body = self._visible(tr.secrets, await self._embedded(call, body, {}))
         return Outcome(status, Instance(tr.shape.element, tr.record(body, call.path)), tr.columns)
 
     async def fetch(self, call: Call) -> Outcome:
@@ -252,8 +276,11 @@ class Gateway:
         given = dict(call.request.params)
         form = upstream_form(call.operation.params, given, self.settings.phone_region)
         form.update(given)  # 2010-only and unknown parameters pass through unchanged
-        path = call.resource.upstream_list if call.operation.action == "create" else None
-        target = (path or call.resource.upstream_instance).format(**call.path)
+        path = call.operation.upstream
+        if path is None:
+            create = call.operation.action == "create"
+            path = call.resource.upstream_list if create else call.resource.upstream_instance
+        target = path.format(**call.path)
         reply = await self._send(call, call.operation.upstream_method, target, form=form)
         return await self._instance(call, decode(reply), reply.status)
 
@@ -272,6 +299,7 @@ class Gateway:
                 call.resource.name,
                 sorted(call.path.items()),
                 paging.credentials_digest(call.authorization),
+                call.bound,
                 merged,
             ),
             account=call.account,
@@ -304,6 +332,9 @@ class Gateway:
         items = call.resource.paging.items(body)
         if not isinstance(items, list):
             raise BadGateway("The upstream API answered with an unexpected list body")
+        secrets = translator(call.resource).secrets
+        if secrets and self._injected is not None:  # before any view keeps them
+            items = [self._visible(secrets, item) for item in items]
         following = call.resource.paging.next_url(body)
         if following is not None and not isinstance(following, str):
             raise BadGateway("The upstream API answered with an unexpected next page")

@@ -217,6 +217,11 @@ class Translator:
         return self._convert(item, context)
 
     @functools.cached_property
+    def secrets(self) -> tuple[str, ...]:
+        """Upstream keys of the fields declared ``secret`` (credentials)."""
+        return tuple(f.upstream for f in self.shape.fields if f.secret)
+
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
         names: list[str] = []
         for f in self.shape.fields:

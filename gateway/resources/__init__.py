@@ -6,9 +6,17 @@ line in :data:`RESOURCES`; nothing else names a resource.
 
 from __future__ import annotations
 
+from .accounts import ACCOUNT, ACCOUNTS, THE_ACCOUNT
 from .caller_ids import OUTGOING_CALLER_ID, OUTGOING_CALLER_IDS, VALIDATION_REQUEST
 from .calls import CALLS, SEGMENTS
 from .conferences import CONFERENCES, PARTICIPANTS
+from .incoming_numbers import (
+    INCOMING_PHONE_NUMBER,
+    INCOMING_PHONE_NUMBERS,
+    LOCAL_NUMBERS,
+    TOLL_FREE_NUMBER,
+    TOLL_FREE_NUMBERS,
+)
 from .model import (
     LEGACY_PREFIX,
     SID_PATTERNS,
@@ -44,6 +52,11 @@ RESOURCES: tuple[Resource, ...] = (
     RECORDING_TRANSCRIPTIONS,
     TRANSCRIPTIONS,
     NOTIFICATIONS,
+    ACCOUNTS,
+    THE_ACCOUNT,
+    LOCAL_NUMBERS,  # before INCOMING_PHONE_NUMBERS, whose {Sid} would otherwise take "Local"
+    TOLL_FREE_NUMBERS,
+    INCOMING_PHONE_NUMBERS,
 )
 
 SUFFIXES: frozenset[str] = frozenset(
@@ -52,11 +65,14 @@ SUFFIXES: frozenset[str] = frozenset(
 """Suffixes some instance answers other than as a document (``.wav``, ``.mp3``, ``.txt``)."""
 
 __all__ = [
+    "ACCOUNT",
+    "INCOMING_PHONE_NUMBER",
     "LEGACY_PREFIX",
     "OUTGOING_CALLER_ID",
     "RESOURCES",
     "SID_PATTERNS",
     "SUFFIXES",
+    "TOLL_FREE_NUMBER",
     "TRUNK_PHONE_NUMBER",
     "VALIDATION_REQUEST",
     "DatePartition",
@@ -72,8 +88,15 @@ __all__ = [
 ]
 
 
+SINGULAR_ACCOUNT = "/Account/"
+"""recordings.md writes its RecordingUrl examples as ``/2008-08-01/Account/AC…/Recordings/RE…``:
+the singular is read as ``/Accounts/`` everywhere."""
+
+
 def match(path: str) -> tuple[Resource, dict[str, str]] | None:
     """``/Accounts/AC…/OutgoingCallerIds/PN…`` (legacy prefix and suffix already removed)."""
+    if path.startswith(SINGULAR_ACCOUNT):
+        path = "/Accounts/" + path[len(SINGULAR_ACCOUNT) :]
     for resource in RESOURCES:
         params = resource.match(path)
         if params is not None:

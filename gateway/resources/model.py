@@ -100,6 +100,9 @@ class Field:
     """Upstream key read when ``upstream`` is null or absent."""
     only_if: str | None = None
     """The value is shown only when this upstream key is set; otherwise the element is empty."""
+    secret: bool = False
+    """A credential (an account's AuthToken): answered as an empty element whenever the gateway sends
+    its own injected upstream credentials, so the injected secret never reaches a client."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,11 @@ class Param:
     """Filters only: the value is a ``YYYY-MM-DD`` date."""
     short_code: bool = False
     """With ``phone``: a five- or six-digit short code is taken as it is (sending-sms.md: To may be one)."""
+    pattern: str | None = None
+    """Form parameters only: the value must match this regular expression, else 400 with ``code``
+    and ``refusal`` (``{value}`` is the value given)."""
+    code: int | None = None
+    refusal: str = "{value!r} is not accepted here"
 
     @property
     def target(self) -> str:
@@ -144,7 +152,8 @@ class Operation:
     content_type: str | None = None
     """``media`` and ``text``: the Content-Type of the answer (the 2008 one: ``audio/x-wav``)."""
     upstream: str | None = None
-    """``media``: the path template of the bytes upstream; otherwise the resource's instance path."""
+    """The upstream path template when not the resource's own: ``media``, the bytes; a write, where
+    it posts (buying a local number posts to the generic ``IncomingPhoneNumbers.json``)."""
     text: str | None = None
     """``text``: the upstream key whose value is the whole answer."""
 
@@ -220,6 +229,9 @@ class Resource:
     """Fixed upstream list parameters, templated from the legacy path (``ParentCallSid={CallSid}``)."""
     owned_by: tuple[tuple[str, str], ...] = ()
     """(item field, path parameter) pairs that must be equal, else 404 and left out of lists."""
+    account_of: str | None = None
+    """Sidecar mode: the item field naming the account an item is (the account list: ``sid``), for a
+    resource whose path names no ``{AccountSid}``; items of other accounts are left out."""
     skip_if: tuple[str, ...] = ()
     """Items with any of these upstream fields set are left out of lists."""
     embed: Embed | None = None
@@ -243,9 +255,10 @@ class Resource:
         object.__setattr__(self, "_sid", sid_pattern(self.sid_prefix))
 
     def match(self, path: str) -> dict[str, str] | None:
+        """The path's parameters, or ``None``; a resource without instances claims no instance path."""
         for pattern in self._patterns:
             found = pattern.fullmatch(path)
-            if found is not None:
+            if found is not None and (found.group("Sid") is None or self.instance_ops):
                 return {key: value for key, value in found.groupdict().items() if value is not None}
         return None
 

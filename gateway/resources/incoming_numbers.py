@@ -1,0 +1,123 @@
+"""IncomingPhoneNumbers (incoming-phone-numbers.md): the account's numbers, and the Local and TollFree
+factories that buy new ones.
+
+Buying: 2010's ``Local.json``/``TollFree.json`` take only a specific ``PhoneNumber``; the generic
+``IncomingPhoneNumbers.json`` takes an ``AreaCode`` and buys one number in it, in one call (nothing to
+race between a search and a purchase). So both factories post there, and their ``AreaCode`` must be of
+the factory's kind (a toll-free code for TollFree, any other for Local) — otherwise no number of the
+asked kind exists: 400 with 2008's code 21452, as when the area code has none left. A purchase is a
+POST, which the upstream client never retries (:mod:`gateway.upstream`).
+"""
+
+from __future__ import annotations
+
+from .model import Operation, Paging, Param, Resource, Shape, field_, ops
+
+API = "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers"
+NO_NUMBER = 21452
+"""2008 (and 2010): no phone number matches the request."""
+TOLL_FREE_CODES = "8(?:00|33|44|55|66|77|88)"
+"""NANP toll-free area codes in service."""
+
+_VOICE = (
+    field_("voice_url", "Url"),
+    field_("voice_method", "Method"),
+)
+_SMS = (
+    field_("sms_url", "SmsUrl"),
+    field_("sms_method", "SmsMethod"),
+)
+_VOICE_FALLBACK = (
+    field_("voice_fallback_url", "VoiceFallbackUrl"),
+    field_("voice_fallback_method", "VoiceFallbackMethod"),
+)
+_SMS_FALLBACK = (
+    field_("sms_fallback_url", "SmsFallbackUrl"),
+    field_("sms_fallback_method", "SmsFallbackMethod"),
+)
+_IDENTITY = (
+    field_("sid", "Sid"),
+    field_("account_sid", "AccountSid"),
+    field_("friendly_name", "FriendlyName"),
+    field_("phone_number", "PhoneNumber", "phone"),
+)
+_TAIL = (
+    field_("voice_caller_id_lookup", "VoiceCallerIdLookup", "bool"),
+    field_("date_created", "DateCreated", "date"),
+    field_("date_updated", "DateUpdated", "date"),
+)
+
+INCOMING_PHONE_NUMBER = Shape(
+    "IncomingPhoneNumber", (*_IDENTITY, *_VOICE, *_SMS, *_VOICE_FALLBACK, *_SMS_FALLBACK, *_TAIL)
+)
+"""The docs' element order (GET instance and list examples)."""
+TOLL_FREE_NUMBER = Shape("IncomingPhoneNumber", (*_IDENTITY, *_VOICE, *_VOICE_FALLBACK, *_TAIL))
+"""The TollFree factory's answer, as its example shows it: no SMS on a 2008 toll-free number."""
+
+_VOICE_PARAMS = (
+    Param("FriendlyName"),
+    Param("Url", upstream="VoiceUrl"),
+    Param("Method", upstream="VoiceMethod"),
+    Param("VoiceFallbackUrl"),
+    Param("VoiceFallbackMethod"),
+    Param("VoiceCallerIdLookup"),
+)
+_SMS_PARAMS = (
+    Param("SmsUrl"),
+    Param("SmsMethod"),
+    Param("SmsFallbackUrl"),
+    Param("SmsFallbackMethod"),
+)
+_UPDATE = Operation("update", "POST", (*_VOICE_PARAMS, *_SMS_PARAMS), writes=True)
+
+
+def _buy(kind: str, codes: str, params: tuple[Param, ...], shape: Shape | None = None) -> Operation:
+    refusal = f"no {kind} phone numbers are found in area code {{value}}"
+    area = Param("AreaCode", required=True, pattern=codes, code=NO_NUMBER, refusal=refusal)
+    return Operation("create", "POST", (area, *params), shape=shape, writes=True, upstream=API + ".json")
+
+
+_FILTERS = (Param("PhoneNumber", phone=True), Param("FriendlyName"))
+_LIST = Operation("list", "GET")
+
+
+def _numbers(name: str, path: str, buy: Operation | None, aliases: tuple[str, ...] = ()) -> Resource:
+    return Resource(
+        name=name,
+        legacy_path="/Accounts/{AccountSid}/IncomingPhoneNumbers" + path,
+        list_element="IncomingPhoneNumbers",
+        item=INCOMING_PHONE_NUMBER,
+        host="api",
+        upstream_list=API + path + ".json",
+        upstream_instance=API + "/{Sid}.json",
+        paging=Paging("flat", "incoming_phone_numbers"),
+        aliases=aliases,
+        filters=_FILTERS,
+        list_ops=ops({"GET": _LIST} if buy is None else {"GET": _LIST, "POST": buy}),
+        instance_ops=ops(
+            {}
+            if buy is not None
+            else {
+                "GET": Operation("fetch", "GET"),
+                "POST": _UPDATE,
+                "PUT": _UPDATE,
+                "DELETE": Operation("delete", "DELETE", writes=True),
+            }
+        ),
+    )
+
+
+LOCAL_NUMBERS = _numbers(
+    "local_numbers",
+    "/Local",
+    _buy("local", f"(?!{TOLL_FREE_CODES})[2-9][0-9]{{2}}", (*_VOICE_PARAMS, *_SMS_PARAMS)),
+)
+TOLL_FREE_NUMBERS = _numbers(
+    "toll_free_numbers",
+    "/TollFree",
+    _buy("toll-free", TOLL_FREE_CODES, _VOICE_PARAMS, TOLL_FREE_NUMBER),
+)
+INCOMING_PHONE_NUMBERS = _numbers(
+    "incoming_phone_numbers", "", None, aliases=("/Accounts/{AccountSid}/PhoneNumbers",)
+)
+"""``/PhoneNumbers``: the name request.md's method-overloading example gives the same resource."""

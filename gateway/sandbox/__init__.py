@@ -28,7 +28,8 @@ def config_from_env(
 ) -> SandboxConfig:
     """``SANDBOX_ACCOUNT_SID``/``SANDBOX_AUTH_TOKEN`` (defaults printed at start), extra accounts in
     ``SANDBOX_ACCOUNTS`` (``AC…:token,…``), ``SANDBOX_VERIFICATION`` (success|fail),
-    ``SANDBOX_INCOMING_NUMBERS`` (pre-provisioned per account, default 5), ``SANDBOX_SEED_CALLER_IDS``,
+    ``SANDBOX_INCOMING_NUMBERS`` (pre-provisioned per account, default 5), ``SANDBOX_AVAILABLE_NUMBERS``
+    (numbers to buy per area code, default 5), ``SANDBOX_SEED_CALLER_IDS``,
     ``SANDBOX_SEED`` (``calls=N,conferences=N,…``), ``SANDBOX_CALL_STEP`` and ``SANDBOX_CALL_LENGTH``
     (seconds; the clock of made calls), ``SANDBOX_MESSAGE_STEP`` (seconds a sent message spends queued,
     then sending), ``SANDBOX_UNREACHABLE_NUMBERS`` (E.164, comma-separated: messages to them fail; default
@@ -55,6 +56,7 @@ def config_from_env(
         accounts=accounts,
         verification=mode,
         incoming_numbers=int(env.get("SANDBOX_INCOMING_NUMBERS", "5")),
+        available_numbers=int(env.get("SANDBOX_AVAILABLE_NUMBERS", "5")),
         seed_caller_ids=seeded,
         seed=parse_seed(seed if seed is not None else env.get("SANDBOX_SEED", "")),
         call_step=step,

@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import media, messaging, notifications, recordings, seed, views
+from . import media, messaging, notifications, numbers_api, recordings, seed, views
+from .accounts_api import AccountsBehaviour
 from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
 from .store import CallerId, Ordered, Store, new_sid
@@ -46,6 +47,8 @@ class SandboxConfig:
     verification: str = "success"
     incoming_numbers: int = 5
     seed_caller_ids: int = 0
+    available_numbers: int = 5
+    """Numbers to buy per area code (:mod:`gateway.sandbox.numbers_api`)."""
     seed: Mapping[str, int] = field(default_factory=dict)
     """Seed data by name (``calls``, ``conferences``, …): see :mod:`gateway.sandbox.seed`."""
     call_step: float = 2.0
@@ -123,6 +126,8 @@ class Sandbox:
         self.store = Store(dict(config.accounts))
         self.callbacks = Callbacks()
         self.voice = Voice(self.store, config.clock, config.call_step, config.call_length)
+        self.accounts = AccountsBehaviour(self.store)
+        self.inventory = numbers_api.Inventory(config.available_numbers)
         self.notifications = notifications.Notifications(self.store, self.voice)
         self.webhooks = notifications.Webhooks(self.callbacks, self.notifications, self.store.lock)
         self.messaging = messaging.Messaging(
@@ -293,13 +298,6 @@ class Sandbox:
                 self.store.rename_caller_id(item, str(name))
         return JSONResponse(views.caller_id(item))
 
-    async def list_incoming(self, request: Request) -> Response:
-        account = self.authenticate(request, request.path_params["account"])
-        items, links = self._list(
-            request, self.store.incoming.get(account), views.incoming, lambda _: True, []
-        )
-        return self._flat("incoming_phone_numbers", items, links)
-
     # Trunking v1 PhoneNumbers ----------------------------------------------------------------
     def _base(self, request: Request) -> str:
         return f"{request.url.scheme}://{request.url.netloc}"
@@ -388,7 +386,6 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
                 sandbox.caller_id_instance,
                 methods=["GET", "POST", "DELETE"],
             ),
-            Route(API + "/IncomingPhoneNumbers.json", sandbox.list_incoming, methods=["GET"]),
             Route("/v1/Trunks/{trunk}/PhoneNumbers", sandbox.trunk_numbers, methods=["GET", "POST"]),
             Route(
                 "/v1/Trunks/{trunk}/PhoneNumbers/{sid}",

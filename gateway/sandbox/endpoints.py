@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import call_logs, messaging, notifications, recordings, voice_api
+from . import call_logs, messaging, notifications, numbers_api, recordings, voice_api
+from .accounts_api import ACCOUNT, ACCOUNTS
 from .engine import Endpoints
 from .spec import api_spec
 
@@ -14,9 +15,15 @@ if TYPE_CHECKING:
 
 def spec_endpoints(sandbox: Sandbox) -> list[Endpoints]:
     spec, voice = api_spec(), sandbox.voice
+    numbers, store, inventory = numbers_api, sandbox.store, sandbox.inventory
     m, r, n = messaging, recordings, notifications
     kept, texts, log = sandbox.recordings, sandbox.messaging, sandbox.notifications
     return [
+        Endpoints(spec, ACCOUNTS, ACCOUNT, sandbox.accounts),
+        # Local and TollFree before the instance path, whose {Sid} would take "Local" (then 404)
+        Endpoints(spec, numbers.LOCAL, None, numbers.NumbersBehaviour(store, inventory, "local")),
+        Endpoints(spec, numbers.TOLL_FREE, None, numbers.NumbersBehaviour(store, inventory, "toll-free")),
+        Endpoints(spec, numbers.NUMBERS, numbers.NUMBER, numbers.NumbersBehaviour(store, inventory)),
         *(
             Endpoints(spec, listed, one, r.WithRecordings(behaviour, kept))
             for listed, one, behaviour in call_logs.behaviours(voice)

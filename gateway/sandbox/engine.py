@@ -96,7 +96,8 @@ class Endpoints:
             from .app import not_found, read_form
 
             params = dict(request.path_params)
-            sandbox.authenticate(request, params.get("AccountSid"))
+            user = sandbox.authenticate(request, params.get("AccountSid"))
+            params.setdefault("AccountSid", user)  # a path without one (Accounts.json) acts for the caller
             for name, value in params.items():
                 pattern = self.spec.path_pattern(path, name)
                 if pattern is not None and not pattern.fullmatch(value):

@@ -238,6 +238,24 @@ class Store:
                 made.append(number)
         return made
 
+    def add_incoming(self, account: str, phone_number: str, friendly_name: str) -> IncomingNumber:
+        with self.lock:
+            stamp = now()
+            number = IncomingNumber(
+                self._next(), new_sid("PN"), account, phone_number, friendly_name, stamp, stamp
+            )
+            self.incoming.setdefault(account, Ordered()).add(number.seq, number)
+            return number
+
+    def release_incoming(self, number: IncomingNumber) -> None:
+        """Off the account, and off every trunk it was on."""
+        with self.lock:
+            self.incoming[number.account_sid].remove(number.seq)
+            for (account, _), ordered in self.trunks.items():
+                attached = ordered.get(number.sid) if account == number.account_sid else None
+                if attached is not None:
+                    ordered.remove(attached.seq)
+
     def incoming_number(self, account: str, sid: str) -> IncomingNumber | None:
         with self.lock:
             ordered = self.incoming.get(account)

@@ -8,7 +8,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from .store import CallerId, IncomingNumber, TrunkNumber
+from .store import CallerId, TrunkNumber
 
 
 @functools.lru_cache(maxsize=4096)
@@ -30,20 +30,6 @@ def caller_id(item: CallerId) -> dict[str, Any]:
         "date_created": rfc2822(item.date_created),
         "date_updated": rfc2822(item.date_updated),
         "uri": f"/2010-04-01/Accounts/{item.account_sid}/OutgoingCallerIds/{item.sid}.json",
-    }
-
-
-def incoming(item: IncomingNumber) -> dict[str, Any]:
-    return {
-        "sid": item.sid,
-        "account_sid": item.account_sid,
-        "friendly_name": item.friendly_name,
-        "phone_number": item.phone_number,
-        "api_version": "2010-04-01",
-        "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
-        "date_created": rfc2822(item.date_created),
-        "date_updated": rfc2822(item.date_updated),
-        "uri": f"/2010-04-01/Accounts/{item.account_sid}/IncomingPhoneNumbers/{item.sid}.json",
     }
 
 

@@ -34,7 +34,7 @@ def test_the_readme_walk_through_runs() -> None:
     assert 'numpages="2" pagesize="1"' in out
     assert "<FriendlyName>My Second Line</FriendlyName>" in out
     assert "<FriendlyName>Home again</FriendlyName>" in out
-    assert out.count("HTTP/1.1 204") == 3
+    assert out.count("HTTP/1.1 204") == 4
     assert "<Status>0</Status>" in out and "<Status>1</Status>" in out
     assert "<Called>4155551212</Called><Caller>6465550000</Caller>" in out
     assert "<CallSegmentSid>CA" in out and "<Flags>6</Flags>" in out
@@ -49,3 +49,8 @@ def test_the_readme_walk_through_runs() -> None:
     assert '<body class="twilio-response">' in out
     assert "<TrunkPhoneNumbers " in out and "<TrunkPhoneNumber>" in out
     assert "<Code>21401</Code>" in out and "<Status>404</Status>" in out and "<Code>20003</Code>" in out
+    assert "<FriendlyName>My Nicer Twilio Account</FriendlyName>" in out
+    assert "<Accounts " in out and "<StatusText>Active</StatusText>" in out
+    assert "<PhoneNumber>8667770100</PhoneNumber>" in out
+    assert "<Url>http://example.com/b</Url>" in out and "<Method>GET</Method>" in out
+    assert "<Code>21452</Code>" in out

@@ -31,7 +31,7 @@ from .service import Bare, Gateway
 from .settings import Settings
 from .shadow import Shadow
 from .tracing import traced
-from .upstream import Upstream
+from .upstream import Upstream, deadline, usable
 from .views import Lists
 
 T = TypeVar("T")
@@ -207,6 +207,10 @@ class GatewayApp:
         gateway = self.gateway
         if gateway is None:
             raise GatewayError("The gateway is not started", status=503)
+        with deadline(self.settings.total_timeout):
+            await self._legacy_within(gateway, scope, receive, send)
+
+    async def _legacy_within(self, gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive)
         if self.settings.legacy_upstream and not declared(scope["path"]):
             await self._forward(gateway, scope, body, send)
@@ -278,6 +282,7 @@ class GatewayApp:
             headers=headers,
             authorization=header(scope, b"authorization"),
         )
+        reply = usable(reply)  # never a 1xx, 3xx or out-of-range status to a legacy client
         await send_bytes(send, reply.status, reply.body, reply.headers.get("content-type"))
 
     async def _operational(self, path: str, send: Send) -> None:

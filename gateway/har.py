@@ -1,7 +1,9 @@
 """Recording legacy exchanges as HAR 1.2 (``serve --record FILE.har``).
 
 Redaction happens before anything is written: ``Authorization`` and ``Cookie`` values, URL userinfo and
-``AuthToken``/``Password``/``Token`` values (query, form body, response text) become ``****``.
+``AuthToken``/``Password``/``Token`` values (query, form body, response text) become ``****``, and so
+does the client's own credential (its raw ``Authorization`` value, the base64 of ``sid:token``, the
+pair and the token) wherever it occurs in a body — an upstream that echoes it is not recorded.
 
 The file is valid HAR after every entry: it always ends with the closing ``]}}``, and each new entry is
 written together with that trailer in one ``os.pwrite`` at the trailer's offset, so a crash loses at most
@@ -26,7 +28,7 @@ from prometheus_client import Counter
 
 from . import __version__
 from .middleware import ASGIApp, Message, Receive, Scope, Send
-from .observability import REGISTRY, redact
+from .observability import REGISTRY, credentials_in, redact, scrub
 
 log = logging.getLogger("gateway.har")
 DROPPED = Counter(
@@ -69,6 +71,8 @@ def entry(
     query = redact_pairs(
         parse_qsl(bytes(scope.get("query_string", b"")).decode("latin-1"), keep_blank_values=True)
     )
+    secrets = credentials_in(next((v for k, v in headers if k.lower() == "authorization"), None))
+    request_body, response_body = scrub(request_body, secrets), scrub(response_body, secrets)
     host = next((v for k, v in headers if k.lower() == "host"), "localhost")
     host = host.rsplit("@", 1)[-1]  # never userinfo
     url = f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + ("?" + urlencode(query) if query else "")

@@ -7,6 +7,8 @@ it reaches a log line.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextvars
 import functools
 import itertools
@@ -145,6 +147,40 @@ def redact(text: str) -> str:
     if "token" in lowered or "password" in lowered:
         text = _TOKEN_PARAM.sub(lambda m: m.group(1) + "=****", text)
     return text
+
+
+_SHORTEST_SECRET = 8
+"""Parts shorter than this are not scrubbed on their own: they would match ordinary text."""
+
+
+@functools.lru_cache(maxsize=256)
+def credentials_in(authorization: str | None) -> tuple[bytes, ...]:
+    """What an echo of an ``Authorization`` value could carry, longest first: the raw value, its
+    credentials part (the base64 of ``sid:token``) and, for Basic, the decoded pair and the token."""
+    if not authorization:
+        return ()
+    raw = authorization.strip()
+    found = {raw}
+    scheme, _, credentials = raw.partition(" ")
+    credentials = credentials.strip()
+    found.add(credentials)
+    if scheme.lower() == "basic":
+        try:
+            pair = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            pair = ""
+        found.update((pair, pair.partition(":")[2]))
+    variants = {text.replace("/", "\\/") for text in found} | found  # JSON may escape '/'
+    parts = (text.encode() for text in variants if len(text) >= _SHORTEST_SECRET)
+    return tuple(sorted(parts, key=len, reverse=True))
+
+
+def scrub(body: bytes, secrets: tuple[bytes, ...]) -> bytes:
+    """``body`` with every secret replaced by ``****`` (the same object when none occurs)."""
+    for secret in secrets:
+        if secret in body:
+            body = body.replace(secret, b"****")
+    return body
 
 
 class JsonFormatter(logging.Formatter):

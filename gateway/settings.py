@@ -213,7 +213,7 @@ SPECS: tuple[Spec, ...] = (
         "upstream_client",
         _choice("fast", "httpx"),
         "fast",
-        "Upstream HTTP client: the lean built-in one, or httpx (see docs/performance.md).",
+        "Upstream HTTP client: fast (pyreqwest) or httpx (see docs/performance.md).",
     ),
     Spec(
         "media_hosts",
@@ -225,7 +225,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("connect_timeout", _seconds, "5", "Upstream connect timeout, seconds."),
     Spec("read_timeout", _seconds, "30", "Upstream read timeout, seconds."),
     Spec("total_timeout", _seconds, "60", "Upstream deadline for one legacy request, seconds."),
-    Spec("pool_max_connections", _positive_int, "100", "Upstream connection pool size."),
+    Spec("pool_max_connections", _positive_int, "100", "Upstream requests in flight at once (pool size)."),
     Spec("pool_max_keepalive", _positive_int, "50", "Idle upstream keep-alive connections."),
     Spec("retries", _non_negative_int, "2", "Retries of idempotent upstream calls (GET, DELETE)."),
     Spec("retry_backoff", _non_negative_seconds, "0.1", "First retry delay, seconds (doubles)."),
@@ -262,6 +262,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("list_count_concurrency", _positive_int, "8", "Date ranges of one list counted at once."),
     Spec("list_max_pages", _positive_int, "20000", "Upstream pages one list walk may read at most (502)."),
     Spec("max_body_bytes", _positive_int, "1048576", "Largest request body (413 above)."),
+    Spec(
+        "max_upstream_body_bytes",
+        _positive_int,
+        "16777216",
+        "Largest upstream answer body read (502 above); bodies are never inflated.",
+    ),
     Spec("max_url_bytes", _positive_int, "8192", "Longest request URL (414 above)."),
     Spec("max_header_bytes", _positive_int, "16384", "Largest request header block (431 above)."),
     Spec(
@@ -345,6 +351,7 @@ class Settings:
     list_count_concurrency: int = 8
     list_max_pages: int = 20_000
     max_body_bytes: int = 1_048_576
+    max_upstream_body_bytes: int = 16_777_216
     max_url_bytes: int = 8192
     max_header_bytes: int = 16384
     gzip_min_bytes: int = 4096

@@ -23,7 +23,7 @@ import httpx
 from . import diff
 from . import observability as obs
 from .settings import Settings
-from .transport import Timeout, Unreachable, sender
+from .transport import Oversized, Timeout, Unreachable, sender
 
 log = logging.getLogger("gateway.shadow")
 
@@ -49,6 +49,8 @@ class Shadow:
             read_timeout=self.timeout,
             limit=self.max_in_flight,
             keepalive=8,
+            max_body=settings.max_upstream_body_bytes,
+            use_httpx=settings.upstream_client == "httpx",
         )
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -83,9 +85,14 @@ class Shadow:
         headers = {"Authorization": authorization} if authorization else {}
         try:
             response = await self.sender.send(
-                "GET", self.base + target, headers, None, idempotent=True, timeout=self.timeout
+                "GET",
+                self.base + target,
+                headers,
+                None,
+                deadline=time.monotonic() + self.timeout,
+                timeout=self.timeout,
             )
-        except (Timeout, Unreachable) as exc:
+        except (Timeout, Unreachable, Oversized) as exc:
             obs.SHADOW_DIFFS.labels(route, "error").inc()
             log.warning("shadow call failed: %s", type(exc).__name__)
             return

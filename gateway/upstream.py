@@ -1,20 +1,34 @@
-"""The one HTTP client to the upstream hosts: timeouts, retries, circuit breaker, host allow-list.
+"""The one HTTP client to the upstream hosts: deadline, retries, circuit breaker, host allow-list,
+answers the gateway can use.
 
 Only the configured hosts are ever called: a relative target is joined to its host's base URL, and an
 absolute one (a ``next_page_url``) must have exactly that base's scheme, host and port, otherwise
 :class:`BadGateway` — credentials never follow a link elsewhere. Idempotent requests (GET, DELETE) are
 retried on connect errors and 502/503/504 with exponential backoff and full jitter, honouring
-``Retry-After``; a POST is never retried (a validation request places a phone call). Each host has a
-breaker that opens after consecutive failures and lets one trial call through after a cool-down.
+``Retry-After``; a POST is never retried (a validation request places a phone call).
+
+One deadline per legacy request (:func:`deadline`, set by the app when a legacy request starts): every
+call made for it — each attempt, each wait for a pool slot, each list page — ends by then (504).
+
+Each host has a breaker that opens after consecutive *host* failures — no connection, no answer in
+time, or 502/503/504 — and lets one trial call through after a cool-down. Any other answer, a 500 or a
+Twilio error about one request included, is about that request, not the host (docs/operations.md).
+
+Answers the gateway cannot relay are 502: a final 1xx or 3xx, a status outside 100–599, a body over
+``GATEWAY_MAX_UPSTREAM_BODY_BYTES``. The credentials sent with a request are removed from its answer's
+body before anything reads it, so no upstream echo of them reaches a client, a log or a HAR file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
+import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -32,11 +46,28 @@ from .errors import (
     UpstreamRestError,
 )
 from .media import MediaClient, MediaReply
+from .observability import credentials_in, scrub
 from .settings import Settings
-from .transport import RawResponse, Timeout, Unreachable, sender
+from .transport import Busy, Oversized, RawResponse, Timeout, Unreachable, sender
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+HOST_FAILURES = RETRY_STATUSES
 IDEMPOTENT = frozenset({"GET", "DELETE", "HEAD"})
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+"""Nothing that could split a request line: an upstream's next-page link is untrusted input."""
+
+DEADLINE: ContextVar[float | None] = ContextVar("upstream_deadline", default=None)
+"""The monotonic time by which the current legacy request's upstream calls must be done."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every upstream call made inside (in this task and the tasks it starts) ends within ``seconds``."""
+    token = DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        DEADLINE.reset(token)
 
 
 Reply = RawResponse
@@ -70,6 +101,10 @@ class Breaker:
     def success(self) -> None:
         self.failures = 0
         self.opened_at = None
+        self.trial_running = False
+
+    def abandon(self) -> None:
+        """The call never reached the host: it says nothing about it (a trial may run again)."""
         self.trial_running = False
 
     def failure(self) -> None:
@@ -123,6 +158,7 @@ class Upstream:
             read_timeout=settings.read_timeout,
             limit=settings.pool_max_connections,
             keepalive=settings.pool_max_keepalive,
+            max_body=settings.max_upstream_body_bytes,
             use_httpx=settings.upstream_client == "httpx",
         )
         self.media = MediaClient(
@@ -138,16 +174,21 @@ class Upstream:
 
     async def probe(self, host: str, timeout: float) -> str:
         """Readiness: does the host answer HTTP at all (any status)? No credentials are sent."""
+        url = self.bases[host] + "/"
         try:
-            await self.sender.send("GET", self.bases[host] + "/", {}, None, idempotent=True, timeout=timeout)
+            await self.sender.send("GET", url, {}, None, deadline=time.monotonic() + timeout, timeout=timeout)
         except Timeout:
             return "timeout"
         except Unreachable:
             return "unreachable"
+        except Oversized:
+            pass  # it answered
         return "reachable"
 
     def resolve(self, host: str, target: str) -> str:
         base = self.bases[host]
+        if not target.isascii() or _UNSAFE.search(target):
+            raise BadGateway("The upstream API pointed to a page whose address is not valid")
         if target.startswith("/") and not target.startswith("//"):
             return base + target
         if _origin(target) != self.origins[host]:
@@ -183,11 +224,14 @@ class Upstream:
         if form is not None:
             content = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-        deadline = time.monotonic() + self.settings.total_timeout
+        ends = time.monotonic() + self.settings.total_timeout
+        request_deadline = DEADLINE.get()
+        if request_deadline is not None:
+            ends = min(ends, request_deadline)
         with tracing.upstream_span(host, method, endpoint, sent) as span:
-            reply = await self._attempts(self.breakers[host], method, url, endpoint, sent, content, deadline)
+            reply = await self._attempts(self.breakers[host], method, url, endpoint, sent, content, ends)
             span.answered(reply.status)
-        return reply
+        return _scrubbed(usable(reply), authorization)
 
     async def stream(
         self,
@@ -235,25 +279,30 @@ class Upstream:
         body: bytes | None,
         deadline: float,
     ) -> Reply:
-        """Attempts share one deadline (``GATEWAY_TOTAL_TIMEOUT``): each gets what is left of it, at
-        most the read timeout, and a retry whose wait would pass it is not made."""
+        """Attempts share one deadline (the legacy request's, at most ``GATEWAY_TOTAL_TIMEOUT`` from now):
+        each gets what is left of it, at most the read timeout for the answer and its whole body, the
+        wait for a pool slot included; a retry whose wait would pass it is not made."""
         idempotent = method in IDEMPOTENT
         attempts = 1 + (self.settings.retries if idempotent else 0)
         for attempt in range(attempts):
             breaker.before()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline <= time.monotonic():
                 raise GatewayTimeout()
             started = time.perf_counter()
             try:
                 reply = await self.sender.send(
-                    method,
-                    url,
-                    headers,
-                    body,
-                    idempotent=idempotent,
-                    timeout=min(self.settings.read_timeout, remaining),
+                    method, url, headers, body, deadline=deadline, timeout=self.settings.read_timeout
                 )
+            except Oversized:
+                self._observe(endpoint, method, "oversized", started)
+                breaker.success()
+                raise BadGateway(
+                    "The upstream API answered with a body larger than the gateway accepts"
+                ) from None
+            except Busy:
+                self._observe(endpoint, method, "busy", started)
+                breaker.abandon()
+                raise GatewayTimeout() from None
             except (Timeout, Unreachable) as exc:
                 self._observe(endpoint, method, "timeout" if isinstance(exc, Timeout) else "error", started)
                 breaker.failure()
@@ -261,7 +310,7 @@ class Upstream:
                     continue
                 raise (GatewayTimeout() if isinstance(exc, Timeout) else BadGateway()) from None
             self._observe(endpoint, method, str(reply.status), started)
-            if reply.status >= 500:
+            if reply.status in HOST_FAILURES:
                 breaker.failure()
             else:
                 breaker.success()
@@ -289,6 +338,31 @@ class Upstream:
 
     def _observe(self, endpoint: str, method: str, status: str, started: float) -> None:
         obs.upstream_call(endpoint, method, status, time.perf_counter() - started)
+
+
+def usable(reply: Reply) -> Reply:
+    """The reply, if its status is one a legacy client may see: a final 2xx, 4xx or 5xx."""
+    if reply.status < 200 or reply.status > 599:
+        raise BadGateway(f"The upstream API answered with status {reply.status}, which is not valid")
+    if 300 <= reply.status < 400:
+        raise BadGateway(f"The upstream API answered with a redirect (status {reply.status})")
+    return reply
+
+
+def _scrubbed(reply: Reply, authorization: str | None) -> Reply:
+    secrets = credentials_in(authorization)
+    if not secrets or not reply.body:
+        return reply
+    body = scrub(reply.body, secrets)
+    return reply if body is reply.body else Reply(reply.status, reply.headers, body)
+
+
+def decode_list(reply: Reply) -> dict[str, Any]:
+    """A list page: a JSON object (anything else, a 204 or an empty body included, is a 502)."""
+    body = decode(reply)
+    if not isinstance(body, dict):
+        raise BadGateway("The upstream API answered a list with no body")
+    return body
 
 
 def decode(reply: Reply) -> Any:

@@ -1,226 +1,185 @@
-"""The lean upstream client against scripted HTTP servers on loopback."""
+"""The senders against a hostile upstream on loopback (tests/hostile.py): what reaches the wire and what
+comes back when the upstream misbehaves."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
+import httpx
 import pytest
 
-from gateway.transport import Client, Timeout, Unreachable
+from gateway.transport import Busy, HttpxSender, Oversized, ReqwestSender, Sender, Timeout, sender
+from tests.hostile import HostileUpstream, Request, Script, gzip_bomb, json_response, response
 
-Handler = Callable[[bytes, int], bytes | None]
-
-
-class Server:
-    """Answers each request on a connection with ``handler(request_bytes, n)``; ``None`` closes."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.connections = 0
-        self.requests: list[bytes] = []
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                request = head + (await reader.readexactly(length) if length else b"")
-                self.requests.append(request)
-                answer = self.handler(request, len(self.requests))
-                if answer is None:
-                    writer.close()
-                    return
-                writer.write(answer)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+CAP = 64 * 1024
 
 
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Handler], Any]]:
-    servers: list[asyncio.base_events.Server] = []
-
-    async def start(handler: Handler) -> tuple[Server, str]:
-        state = Server(handler)
-        server = await asyncio.start_server(state.serve, "127.0.0.1", 0)
-        servers.append(server)
-        port = server.sockets[0].getsockname()[1]
-        return state, f"http://127.0.0.1:{port}"
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def ok(body: bytes = b'{"ok":1}', extra: bytes = b"") -> bytes:
-    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (
-        len(body),
-        extra,
-        body,
+def make(kind: str, *, limit: int = 4, max_body: int = CAP) -> Sender:
+    return sender(
+        None,
+        connect_timeout=1,
+        read_timeout=5,
+        limit=limit,
+        keepalive=4,
+        max_body=max_body,
+        use_httpx=kind == "httpx",
     )
 
 
-def client(**kwargs: Any) -> Client:
-    return Client(**{"connect_timeout": 2, "read_timeout": 2, "limit": 10, "keepalive": 10, **kwargs})
+@pytest.fixture(params=["fast", "httpx"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[Sender]:
+    made = make(request.param)
+    yield made
+    await made.aclose()
 
 
-async def test_keep_alive_reuses_one_connection(serve: Any) -> None:
-    state, base = await serve(lambda request, n: ok())
-    http = client()
-    for _ in range(5):
-        response = await http.request("GET", base + "/x?a=1", {"Accept": "application/json"})
-        assert (response.status, response.body) == (200, b'{"ok":1}')
-        assert response.headers["content-type"] == "application/json"
-    assert state.connections == 1
-    assert state.requests[0].startswith(b"GET /x?a=1 HTTP/1.1\r\nHost: 127.0.0.1:")
-    await http.aclose()
+@pytest.fixture
+async def fast() -> AsyncIterator[Sender]:
+    made = make("fast")
+    yield made
+    await made.aclose()
 
 
-async def test_post_body_and_headers(serve: Any) -> None:
-    state, base = await serve(lambda request, n: ok())
-    http = client()
-    await http.request("POST", base + "/f", {"Content-Type": "application/x-www-form-urlencoded"}, b"a=1&b=2")
-    assert state.requests[0].endswith(b"Content-Length: 7\r\n\r\na=1&b=2")
-    await http.aclose()
+async def get(client: Sender, url: str, timeout: float = 5) -> tuple[int, bytes]:
+    reply = await client.send("GET", url, {}, None, deadline=time.monotonic() + timeout, timeout=timeout)
+    return reply.status, reply.body
 
 
-async def test_chunked_responses(serve: Any) -> None:
-    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n"
-    _, base = await serve(lambda request, n: chunked)
-    http = client()
-    assert (await http.request("GET", base + "/", {})).body == b"abcdefg"
-    assert (await http.request("GET", base + "/", {})).body == b"abcdefg"
-    await http.aclose()
+def routes(first: Callable[[Request], Script]) -> Callable[[Request], Script]:
+    """``first`` answers /first; every other path gets a 200 naming its path."""
+
+    def handler(request: Request) -> Script:
+        if request.path.startswith("/first"):
+            return first(request)
+        return [json_response(200, {"path": request.path})]
+
+    return handler
 
 
-async def test_connection_close_is_honoured(serve: Any) -> None:
-    state, base = await serve(lambda request, n: ok(extra=b"Connection: close\r\n"))
-    http = client()
-    await http.request("GET", base + "/", {})
-    await asyncio.sleep(0.05)
-    await http.request("GET", base + "/", {})
-    assert state.connections == 2
-    await http.aclose()
-
-
-async def test_a_stale_keep_alive_connection_is_retried_for_idempotent_requests(serve: Any) -> None:
-    # The server answers the first request, then drops the connection when the second arrives on it.
-    state, base = await serve(lambda request, n: None if n == 2 else ok())
-    http = client()
-    await http.request("GET", base + "/", {})
-    response = await http.request("GET", base + "/", {}, retry_stale=True)
-    assert response.status == 200
-    assert state.connections == 2
-    await http.aclose()
-
-
-async def test_a_stale_connection_is_not_retried_for_posts(serve: Any) -> None:
-    _, base = await serve(lambda request, n: None if n == 2 else ok())
-    http = client()
-    await http.request("POST", base + "/", {}, b"")
-    with pytest.raises(Unreachable) as caught:
-        await http.request("POST", base + "/", {}, b"x=1", retry_stale=False)
-    assert not caught.value.connecting and caught.value.reused
-    await http.aclose()
-
-
-async def test_idle_connections_expire(serve: Any) -> None:
-    state, base = await serve(lambda request, n: ok())
-    http = client(expiry=0.05)
-    await http.request("GET", base + "/", {})
-    await asyncio.sleep(0.1)
-    await http.request("GET", base + "/", {})
-    assert state.connections == 2
-    await http.aclose()
-
-
-async def test_refused_connection_is_unreachable_while_connecting() -> None:
-    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-    with pytest.raises(Unreachable) as caught:
-        await client().request("GET", f"http://127.0.0.1:{port}/", {})
-    assert caught.value.connecting
-
-
-async def test_slow_answer_is_a_read_timeout() -> None:
-    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(5)
-
-    server = await asyncio.start_server(hang, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    with pytest.raises(Timeout) as caught:
-        await client(read_timeout=0.1).request("GET", f"http://127.0.0.1:{port}/", {})
-    assert not caught.value.connecting
-    server.close()
-
-
-async def test_garbage_is_unreachable(serve: Any) -> None:
-    _, base = await serve(lambda request, n: b"NOT HTTP AT ALL\r\n\r\n")
-    with pytest.raises(Unreachable):
-        await client().request("GET", base + "/", {})
-
-
-async def test_the_pool_bounds_connections(serve: Any) -> None:
-    gate = asyncio.Event()
-
-    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                await gate.wait()
-                writer.write(ok())
-                await writer.drain()
-
-    server = await asyncio.start_server(slow, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    http = client(limit=2)
-    tasks = [asyncio.create_task(http.request("GET", f"http://127.0.0.1:{port}/", {})) for _ in range(5)]
-    await asyncio.sleep(0.1)
-    pool = next(iter(http.pools.values()))
-    assert pool.slots._value == 0  # two in flight, three waiting for a slot
-    gate.set()
-    assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 5
-    server.close()
-    await http.aclose()
+def test_the_default_is_pyreqwest_and_an_injected_transport_gets_httpx() -> None:
+    assert isinstance(make("fast"), ReqwestSender)
+    assert isinstance(make("httpx"), HttpxSender)
+    injected = sender(
+        httpx.MockTransport(lambda r: httpx.Response(200)),
+        connect_timeout=1,
+        read_timeout=1,
+        limit=1,
+        keepalive=1,
+        max_body=1,
+    )
+    assert isinstance(injected, HttpxSender)
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:9/a b", "http://127.0.0.1:9/a\r\nX-Evil: 1", "http://127.0.0.1:9/\x00"]
+    "interim", [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n"]
 )
-async def test_urls_that_could_split_the_request_line_are_refused(url: str) -> None:
-    with pytest.raises(Unreachable) as caught:
-        await client().request("GET", url, {})
-    assert not caught.value.connecting  # not retried either
-
-
-async def test_https_origins_use_tls_with_verification(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+async def test_interim_answers_are_skipped_and_the_next_request_gets_its_own_answer(
+    fast: Sender, interim: bytes
 ) -> None:
-    import ssl
+    handler = routes(lambda request: [interim, interim, json_response(200, {"path": "/first"})])
+    async with HostileUpstream(handler).running() as upstream:
+        assert await get(fast, upstream.url + "/first") == (200, b'{"path":"/first"}')
+        assert await get(fast, upstream.url + "/second") == (200, b'{"path":"/second"}')
+        assert upstream.connections == 1  # the same connection, in step
 
-    import trustme
 
-    authority = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("localhost").configure_cert(server_context)
-    state = Server(lambda request, n: ok())
-    server = await asyncio.start_server(state.serve, "localhost", 0, ssl=server_context)
-    port = server.sockets[0].getsockname()[1]
-    with pytest.raises(Unreachable):  # a certificate nobody vouches for
-        await client().request("GET", f"https://localhost:{port}/", {})
-    bundle = tmp_path / "ca.pem"
-    authority.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # how an operator adds a private CA
-    response = await client().request("GET", f"https://localhost:{port}/x", {})
-    assert response.status == 200
-    assert state.requests[-1].startswith(b"GET /x HTTP/1.1\r\nHost: localhost:")
-    server.close()
+@pytest.mark.parametrize(
+    "answer",
+    [
+        json_response(200, {"path": "/first"}) + b"JUNK AFTER THE BODY",
+        response(204, headers=[("Content-Length", "9")], length=False) + b"NOT EMPTY",
+    ],
+)
+async def test_bytes_after_a_complete_answer_do_not_fail_the_next_request(
+    fast: Sender, answer: bytes
+) -> None:
+    async with HostileUpstream(routes(lambda request: [answer])).running() as upstream:
+        status, _ = await get(fast, upstream.url + "/first")
+        assert status in (200, 204)
+        assert await get(fast, upstream.url + "/second") == (200, b'{"path":"/second"}')
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        response(200, b'{"a":1}', version="HTTP/1.0", length=False),
+        response(200, b'{"a":1}', headers=[("Connection", "close")], length=False),
+    ],
+)
+async def test_close_delimited_bodies_are_read_to_the_end(client: Sender, answer: bytes) -> None:
+    async with HostileUpstream(routes(lambda request: [answer, 0.05, None])).running() as upstream:
+        assert await get(client, upstream.url + "/first") == (200, b'{"a":1}')
+        assert await get(client, upstream.url + "/second") == (200, b'{"path":"/second"}')
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_a_body_over_the_cap_raises_oversized_without_reading_it_all(
+    client: Sender, declared: bool
+) -> None:
+    size = 64 * CAP
+    body = b"x" * size
+    if declared:
+        script: Script = [response(200, body)]
+    else:  # close-delimited: only counting can stop it
+        script = [response(200, length=False), *(body[i : i + CAP] for i in range(0, size, CAP)), None]
+    async with HostileUpstream(routes(lambda request: script)).running() as upstream:
+        with pytest.raises(Oversized):
+            await get(client, upstream.url + "/first")
+        assert await get(client, upstream.url + "/second") == (200, b'{"path":"/second"}')
+
+
+async def test_a_body_at_the_cap_is_read(client: Sender) -> None:
+    async with HostileUpstream(routes(lambda request: [response(200, b"y" * CAP)])).running() as upstream:
+        assert await get(client, upstream.url + "/first") == (200, b"y" * CAP)
+
+
+async def test_no_decompression_is_asked_for_or_done(client: Sender) -> None:
+    bomb = gzip_bomb(256 * CAP)
+    script = [response(200, bomb, headers=[("Content-Encoding", "gzip")])]
+    async with HostileUpstream(routes(lambda request: script)).running() as upstream:
+        assert await get(client, upstream.url + "/first") == (200, bomb)
+        assert upstream.requests[0].headers.get("accept-encoding", "identity") == "identity"
+
+
+async def test_the_timeout_covers_the_whole_body_not_each_byte(client: Sender) -> None:
+    drip: Script = [b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"]
+    drip = [*drip, *(part for _ in range(100) for part in (0.05, b"x"))]
+    async with HostileUpstream(routes(lambda request: drip)).running() as upstream:
+        started = time.monotonic()
+        with pytest.raises(Timeout):
+            await get(client, upstream.url + "/first", timeout=1)
+        assert time.monotonic() - started < 2
+
+
+async def test_waiting_for_a_slot_ends_at_the_deadline() -> None:
+    client = make("fast", limit=1)
+    async with HostileUpstream(routes(lambda request: [2.0, json_response(200, {})])).running() as upstream:
+        slow = asyncio.create_task(get(client, upstream.url + "/first"))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(Busy):
+            await client.send(
+                "GET", upstream.url + "/x", {}, None, deadline=time.monotonic() + 0.3, timeout=5
+            )
+        assert time.monotonic() - started < 1
+        slow.cancel()
+    await client.aclose()
+
+
+@pytest.mark.parametrize("status", [999, 302, 100])
+async def test_odd_statuses_are_returned_as_they_are_for_the_policy_to_judge(
+    fast: Sender, status: int
+) -> None:
+    answer = response(status, b"", headers=[("Location", "/elsewhere")])
+    if status == 100:  # a final answer never comes: the connection closes
+        script: Script = [answer, None]
+        async with HostileUpstream(routes(lambda request: script)).running() as upstream:
+            with pytest.raises(Exception) as raised:
+                await get(fast, upstream.url + "/first")
+            assert raised.type.__module__ == "gateway.transport"
+        return
+    async with HostileUpstream(routes(lambda request: [answer])).running() as upstream:
+        assert (await get(fast, upstream.url + "/first"))[0] == status
+        assert len(upstream.requests) == 1  # a redirect is never followed

@@ -19,7 +19,7 @@ from gateway.errors import (
 )
 from gateway.settings import Settings
 from gateway.upstream import Breaker, Upstream, decode, retry_after
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, parse_xml, serving
+from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, PREFIX, TOKEN, parse_xml, serving, upstream_fixture
 
 BASE = "http://up.test"
 SETTINGS = Settings(upstream=BASE, trunking_upstream="http://trunk.test", retries=2, retry_backoff=0.0)
@@ -267,3 +267,49 @@ async def test_upstream_failures_become_rest_exceptions(handler: Any, status: in
     exc = parse_xml(response.content)[0]
     assert exc.tag == "RestException"
     assert exc.findtext("Status") == str(status)
+
+
+async def test_one_accounts_errors_do_not_open_the_breaker_for_the_others() -> None:
+    """A 500 about one account's request (with or without a Twilio error body) says nothing about the
+    host: other accounts keep being served."""
+    settings = Settings(upstream=BASE, trunking_upstream=BASE, retries=0, breaker_threshold=2)
+    other_fetch = f"/2008-08-01/Accounts/{OTHER}/OutgoingCallerIds/PN" + "a" * 32
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if ACCOUNT in request.url.path:
+            if "PNb" in request.url.path:
+                return httpx.Response(500, text="boom")
+            error = {"code": 20500, "message": "Internal server error", "status": 500}
+            return httpx.Response(500, json=error)
+        return httpx.Response(
+            200, json={**upstream_fixture("FetchOutgoingCallerId.fetch")["body"], "account_sid": OTHER}
+        )
+
+    app = create_app(settings, httpx.MockTransport(handler))
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
+        failed = [
+            (await client.get(f"{PREFIX}/OutgoingCallerIds/PN" + letter * 32)).status_code
+            for letter in "ababab"
+        ]
+    async with serving(app, auth=(OTHER, OTHER_TOKEN)) as client:
+        served = await client.get(other_fetch)
+    assert failed == [500, 502] * 3
+    assert served.status_code == 200
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_host_failures_still_open_the_breaker(status: int) -> None:
+    settings = Settings(upstream=BASE, trunking_upstream=BASE, retries=0, breaker_threshold=2)
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(status, text="gateway trouble")
+
+    app = create_app(settings, httpx.MockTransport(handler))
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
+        statuses = [
+            (await client.get(f"{PREFIX}/OutgoingCallerIds/PN" + "a" * 32)).status_code for _ in range(3)
+        ]
+    assert statuses == [502, 502, 503]
+    assert len(calls) == 2

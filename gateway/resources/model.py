@@ -179,10 +179,13 @@ class Paging:
     items_key: str
     partition: DatePartition | None = None
 
-    def items(self, body: Mapping[str, object]) -> object:
-        return body.get(self.items_key)
+    def items(self, body: object) -> object:
+        """The page's items; ``None`` when ``body`` is not an object (a 204 or empty answer)."""
+        return body.get(self.items_key) if isinstance(body, Mapping) else None
 
-    def next_url(self, body: Mapping[str, object]) -> object:
+    def next_url(self, body: object) -> object:
+        if not isinstance(body, Mapping):
+            return None
         if self.style == "flat":
             return body.get("next_page_uri")
         meta = body.get("meta")

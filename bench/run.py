@@ -5,9 +5,11 @@
 Needs nginx and wrk (Debian: apt-get install nginx-light wrk; installed here when missing and run as
 root) and py-spy for the profiles (`pip install -e '.[bench]'`). Starts, on loopback: nginx serving fixed
 2010-04-01 JSON bodies (the zero-cost upstream), nginx as a plain reverse proxy in front of it (one
-worker, upstream keep-alive), the bare-stack ceiling (bench/ceiling.py), and the gateway with one and two
-workers; drives each with wrk at concurrency 1 and 16 after a warm-up, several rounds, and reports
-requests/s, p50, p99 and gateway ÷ nginx-proxy per scenario as a table and as JSON. Then walks a
+worker, upstream keep-alive), the same proxy with its access log on, the bare-stack ceiling
+(bench/ceiling.py), the gateway with one and two workers, and the gateway (one worker) with its access
+log on; drives each with wrk at concurrency 1 and 16 after a warm-up, several rounds, and reports
+requests/s, p50, p99 and the ratio to the nginx proxy (logging to logging, the rest to the plain proxy)
+per scenario as a table and as JSON. Then walks a
 10,000-item account on the sandbox (num=50, by nextpageuri) and reports upstream calls, time and the
 gateway's peak RSS.
 """
@@ -154,17 +156,23 @@ def measure(
 
 
 @contextlib.contextmanager
-def process(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``log``: the file stderr (the gateway's logs) goes to; otherwise a pipe nobody drains."""
+    sink = open(log, "ab") if log is not None else None  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         command,
         env={**os.environ, **(env or {})},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=sink or subprocess.PIPE,
     )
     try:
         yield proc
     finally:
+        if sink is not None:
+            sink.close()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(15)
@@ -172,13 +180,15 @@ def process(command: list[str], env: dict[str, str] | None = None) -> Iterator[s
             proc.kill()
 
 
-def gateway_command(port: int, upstream_port: int, workers: int) -> tuple[list[str], dict[str, str]]:
+def gateway_command(
+    port: int, upstream_port: int, workers: int, access_log: bool = False
+) -> tuple[list[str], dict[str, str]]:
     env = {
         "GATEWAY_PORT": str(port),
         "GATEWAY_UPSTREAM": f"http://127.0.0.1:{upstream_port}",
         "GATEWAY_WORKERS": str(workers),
         "GATEWAY_LIST_CACHE_TTL": "0",  # every list request reads and translates the upstream list
-        "GATEWAY_ACCESS_LOG": "false",  # nginx runs with access_log off too
+        "GATEWAY_ACCESS_LOG": "true" if access_log else "false",  # as the nginx proxy it is compared to
     }
     return [sys.executable, "-m", "gateway", "serve"], env
 
@@ -254,18 +264,19 @@ def walk(root: Path, results: Path) -> dict[str, float]:
     }
 
 
+LOGGED = " +log"
+
+
 def table(rows: list[Row]) -> str:
-    proxy = {(r.scenario, r.concurrency): r.rps for r in rows if r.target == "nginx proxy"}
+    """Ratios: a row with its access log on over the logging proxy, the others over the plain one."""
+    proxy = {(r.scenario, r.concurrency, r.target): r.rps for r in rows if r.target.startswith("nginx proxy")}
     lines = [
         "| scenario | c | target | req/s | p50 ms | p99 ms | ÷ nginx proxy |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ratio = (
-            r.rps / proxy[(r.scenario, r.concurrency)]
-            if (r.scenario, r.concurrency) in proxy
-            else float("nan")
-        )
+        base = (r.scenario, r.concurrency, "nginx proxy" + (LOGGED if r.target.endswith(LOGGED) else ""))
+        ratio = r.rps / proxy[base] if base in proxy else float("nan")
         lines.append(
             f"| {r.scenario} | {r.concurrency} | {r.target} | {r.rps:,.0f} "
             f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio:.3f} |"
@@ -290,29 +301,35 @@ def main() -> int:
         root = Path(tmp)
         root.chmod(0o755)  # nginx workers run as an unprivileged user
         static.write_bodies(root)
-        ports = {name: free_port() for name in ("upstream", "proxy", "ceiling", "gateway", "gateway2")}
+        names = ("upstream", "proxy", "proxylog", "ceiling", "gateway", "gateway2", "gatewaylog")
+        ports = {name: free_port() for name in names}
         upstream = static.start_upstream(root, ports["upstream"])
         proxy = static.start_proxy(root, ports["proxy"], ports["upstream"])
+        proxy_log = static.start_proxy(root, ports["proxylog"], ports["upstream"], access_log=True)
         try:
-            wait_http(f"http://127.0.0.1:{ports['upstream']}/")
-            wait_http(f"http://127.0.0.1:{ports['proxy']}/")
+            for port in ("upstream", "proxy", "proxylog"):
+                wait_http(f"http://127.0.0.1:{ports[port]}/")
             one, env1 = gateway_command(ports["gateway"], ports["upstream"], 1)
             two, env2 = gateway_command(ports["gateway2"], ports["upstream"], 2)
+            logged, env_logged = gateway_command(ports["gatewaylog"], ports["upstream"], 1, access_log=True)
             with (
                 process([sys.executable, str(HERE / "ceiling.py"), str(ports["ceiling"])]),
                 process(one, env1) as gateway,
                 process(two, env2),
+                process(logged, env_logged, log=root / "gateway.access.log"),
             ):
-                for port in ("ceiling", "gateway", "gateway2"):
+                for port in ("ceiling", "gateway", "gateway2", "gatewaylog"):
                     wait_http(f"http://127.0.0.1:{ports[port]}/")
                 for name in args.scenarios.split(","):
                     legacy, modern, method = SCENARIOS[name]
                     targets = {
                         "direct upstream": f"http://127.0.0.1:{ports['upstream']}{modern}",
                         "nginx proxy": f"http://127.0.0.1:{ports['proxy']}{modern}",
+                        "nginx proxy" + LOGGED: f"http://127.0.0.1:{ports['proxylog']}{modern}",
                         "bare starlette": f"http://127.0.0.1:{ports['ceiling']}{legacy}",
                         "gateway 1w": f"http://127.0.0.1:{ports['gateway']}{legacy}",
                         "gateway 2w": f"http://127.0.0.1:{ports['gateway2']}{legacy}",
+                        "gateway 1w" + LOGGED: f"http://127.0.0.1:{ports['gatewaylog']}{legacy}",
                     }
                     for concurrency in (1, 16):
                         for target, url in targets.items():
@@ -328,7 +345,7 @@ def main() -> int:
                     if not args.no_profile:
                         profile(gateway.pid, targets["gateway 1w"], method, out / f"profile-{name}.svg")
         finally:
-            for nginx in (proxy, upstream):
+            for nginx in (proxy_log, proxy, upstream):
                 nginx.send_signal(signal.SIGQUIT)
                 nginx.wait(10)
     walked = {} if args.skip_walk else walk(Path(tempfile.gettempdir()), out)

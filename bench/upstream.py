@@ -98,6 +98,7 @@ PROXY_BODY = """
   upstream static {{ server 127.0.0.1:{upstream}; keepalive 64; }}
   server {{
     listen 127.0.0.1:{port};
+    {log}
     location / {{
       proxy_pass http://static;
       proxy_http_version 1.1;
@@ -119,5 +120,8 @@ def start_upstream(root: Path, port: int) -> subprocess.Popen[bytes]:
     return start_nginx(root, "upstream", UPSTREAM_BODY.format(port=port, root=root, validation=validation))
 
 
-def start_proxy(root: Path, port: int, upstream: int) -> subprocess.Popen[bytes]:
-    return start_nginx(root, "proxy", PROXY_BODY.format(port=port, upstream=upstream))
+def start_proxy(root: Path, port: int, upstream: int, access_log: bool = False) -> subprocess.Popen[bytes]:
+    """nginx as a plain reverse proxy; with ``access_log``, one line per request to a file (combined)."""
+    name = "proxy-log" if access_log else "proxy"
+    log = f"access_log {root}/{name}.access.log;" if access_log else ""
+    return start_nginx(root, name, PROXY_BODY.format(port=port, upstream=upstream, log=log))

@@ -154,8 +154,10 @@ class ReqwestSender:
 
     async def _read(self, response: StreamedResponse) -> bytes:
         declared = _declared_length(response.headers)
-        if declared is not None and declared > self.max_body:
-            raise Oversized(self.max_body)
+        if declared is not None:
+            if declared > self.max_body:
+                raise Oversized(self.max_body)
+            return bytes(await response.bytes())  # hyper stops at the declared length
         reader = response.body_reader
         chunks: list[bytes] = []
         size = 0

@@ -4,13 +4,26 @@ comes back when the upstream misbehaves."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
-from gateway.transport import Busy, HttpxSender, Oversized, ReqwestSender, Sender, Timeout, sender
+from gateway.transport import (
+    Busy,
+    HttpxSender,
+    Oversized,
+    ReqwestSender,
+    Sender,
+    Timeout,
+    Unreachable,
+    sender,
+)
 from tests.hostile import HostileUpstream, Request, Script, gzip_bomb, json_response, response
 
 CAP = 64 * 1024
@@ -183,3 +196,32 @@ async def test_odd_statuses_are_returned_as_they_are_for_the_policy_to_judge(
     async with HostileUpstream(routes(lambda request: [answer])).running() as upstream:
         assert (await get(fast, upstream.url + "/first"))[0] == status
         assert len(upstream.requests) == 1  # a redirect is never followed
+
+
+async def test_tls_is_verified_and_a_private_ca_is_added_with_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server_context)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(json_response(200, {"tls": True}))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "localhost", 0, ssl=server_context)
+    url = f"https://localhost:{server.sockets[0].getsockname()[1]}/x"
+    untrusting = make("fast")
+    with pytest.raises(Unreachable):  # a certificate nobody vouches for
+        await get(untrusting, url)
+    await untrusting.aclose()
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # how an operator adds a private CA
+    trusting = make("fast")
+    assert await get(trusting, url) == (200, b'{"tls":true}')
+    await trusting.aclose()
+    server.close()

@@ -93,9 +93,14 @@ def _declared_length(headers: Mapping[str, str]) -> int | None:
 class ReqwestSender:
     """The hot path's sender: pyreqwest."""
 
-    def __init__(self, *, connect_timeout: float, limit: int, keepalive: int, max_body: int) -> None:
+    def __init__(
+        self, *, connect_timeout: float, read_timeout: float, limit: int, keepalive: int, max_body: int
+    ) -> None:
+        self.read_timeout = read_timeout
         self.client: Client = (
             ClientBuilder()
+            .default_headers(IDENTITY)
+            .timeout(timedelta(seconds=read_timeout))  # per request: connect, answer and whole body
             .connect_timeout(timedelta(seconds=connect_timeout))
             .pool_max_idle_per_host(keepalive)
             .pool_idle_timeout(timedelta(seconds=4))  # below uvicorn's 5 s: a reused connection is live
@@ -130,10 +135,12 @@ class ReqwestSender:
             budget = min(timeout, deadline - time.monotonic())
             if budget <= 0:
                 raise Busy()
-            builder = self.client.request(method, url).headers({**IDENTITY, **headers})
+            builder = self.client.request(method, url).headers(headers)
             if body is not None:
                 builder = builder.body_bytes(body)
-            request = builder.timeout(timedelta(seconds=budget)).build_streamed()
+            if budget < self.read_timeout:
+                builder = builder.timeout(timedelta(seconds=budget))
+            request = builder.build_streamed()
             try:
                 async with request as response:
                     return RawResponse(
@@ -261,7 +268,11 @@ def sender(
     """pyreqwest, or httpx when a transport is injected (tests) or asked for."""
     if transport is None and not use_httpx:
         return ReqwestSender(
-            connect_timeout=connect_timeout, limit=limit, keepalive=keepalive, max_body=max_body
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            limit=limit,
+            keepalive=keepalive,
+            max_body=max_body,
         )
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
     limits = httpx.Limits(max_connections=limit, max_keepalive_connections=keepalive)

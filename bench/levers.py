@@ -242,7 +242,7 @@ def gateway_table(upstream_port: int, duration: int) -> str:
         port = run.free_port()
         command = [sys.executable, str(Path(__file__)), "--serve", str(port), str(upstream_port), *variant]
         with run.process(command):
-            run.wait_http(f"http://127.0.0.1:{port}/healthz")
+            run.wait_http(f"http://127.0.0.1:{port}/healthz", 60)
             url = f"http://127.0.0.1:{port}{legacy}"
             run.wrk(url, 16, 2, method)
             c16 = run.wrk(url, 16, duration, method)[0]

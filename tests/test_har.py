@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -166,3 +167,15 @@ async def test_recording_audio_is_recorded_without_its_bytes(
     assert first["response"]["content"]["mimeType"] == "audio/x-wav"
     assert first["response"]["content"]["text"] == ""
     assert "<Recording>" in second["response"]["content"]["text"]
+
+
+def test_the_clients_credential_is_scrubbed_from_recorded_bodies() -> None:
+    """An upstream that echoes the credential (relayed in an error message) is not recorded with it."""
+    pair = f"{ACCOUNT}:{TOKEN}"
+    encoded = base64.b64encode(pair.encode()).decode()
+    scope, body, _, headers, _, started, elapsed = exchange(body=f"Echo={TOKEN}x".encode())
+    scope["headers"] = [(b"host", b"gw.test"), (b"authorization", f"Basic {encoded}".encode())]
+    echoed = f"<Message>Basic {encoded} | {encoded} | {pair} | {TOKEN}</Message>".encode()
+    written = json.dumps(entry(scope, body, 400, headers, echoed, started, elapsed))
+    assert TOKEN not in written and encoded not in written
+    assert "<Message>**** | **** | **** | ****</Message>" in written

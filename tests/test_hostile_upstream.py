@@ -292,3 +292,19 @@ async def test_waiting_for_the_pool_is_inside_the_deadline() -> None:
     assert elapsed < 1.8
     for answer in answers:
         rest_exception(answer, 504)
+
+
+async def test_one_deadline_bounds_every_page_of_a_list_walk() -> None:
+    def handler(request: Request) -> Script:
+        page = int(request.target.partition("Page=")[2] or 0)
+        following = f"/2010-04-01/Accounts/{ACCOUNT}/OutgoingCallerIds.json?Page={page + 1}"
+        return [0.3, json_response(200, listing(ACCOUNT, next_page=following))]
+
+    async with gateway(handler, read_timeout=1, total_timeout=1) as (upstream, client), client() as legacy:
+        started = time.monotonic()
+        answer = await legacy.get(list_path())
+        elapsed = time.monotonic() - started
+        pages = len(upstream.requests)
+    rest_exception(answer, 504)
+    assert elapsed < 1.6
+    assert pages <= 4

@@ -285,9 +285,9 @@ class Upstream:
         idempotent = method in IDEMPOTENT
         attempts = 1 + (self.settings.retries if idempotent else 0)
         for attempt in range(attempts):
-            breaker.before()
             if deadline <= time.monotonic():
                 raise GatewayTimeout()
+            breaker.before()
             started = time.perf_counter()
             try:
                 reply = await self.sender.send(
@@ -303,6 +303,9 @@ class Upstream:
                 self._observe(endpoint, method, "busy", started)
                 breaker.abandon()
                 raise GatewayTimeout() from None
+            except asyncio.CancelledError:
+                breaker.abandon()  # a trial cut short must not hold the breaker half-open for good
+                raise
             except (Timeout, Unreachable) as exc:
                 self._observe(endpoint, method, "timeout" if isinstance(exc, Timeout) else "error", started)
                 breaker.failure()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -313,3 +314,28 @@ async def test_host_failures_still_open_the_breaker(status: int) -> None:
         ]
     assert statuses == [502, 502, 503]
     assert len(calls) == 2
+
+
+async def test_a_cancelled_trial_call_does_not_hold_the_breaker() -> None:
+    settings = Settings(upstream=BASE, trunking_upstream=BASE, retries=0, breaker_threshold=1)
+    mode = ["fail"]
+    hang = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if mode[0] == "hang":
+            await hang.wait()
+        return httpx.Response(503) if mode[0] == "fail" else httpx.Response(200, json={})
+
+    upstream = Upstream(settings, httpx.MockTransport(handler))
+    upstream.breakers["api"].cooldown = 0.0
+    with pytest.raises(BadGateway):  # the failure that opens it
+        await call(upstream)
+    mode[0] = "hang"
+    trial = asyncio.create_task(call(upstream))
+    await asyncio.sleep(0.05)
+    trial.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await trial
+    mode[0] = "ok"
+    assert await call(upstream) == {}  # the next call is the trial, not a 503
+    await upstream.aclose()

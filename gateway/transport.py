@@ -58,10 +58,15 @@ class Oversized(Exception):
         self.limit = limit
 
 
+KEPT_HEADERS = ("content-type", "retry-after")
+"""The answer headers the gateway reads; no others are copied out of the client."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawResponse:
     status: int
     headers: dict[str, str]
+    """Lower-case names, :data:`KEPT_HEADERS` only."""
     body: bytes
 
 
@@ -85,9 +90,8 @@ class _Slots:
         self.semaphore.release()
 
 
-def _declared_length(headers: Mapping[str, str]) -> int | None:
-    value = headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
+def _declared_length(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 class ReqwestSender:
@@ -143,9 +147,8 @@ class ReqwestSender:
             request = builder.build_streamed()
             try:
                 async with request as response:
-                    return RawResponse(
-                        response.status, dict(response.headers.items()), await self._read(response)
-                    )
+                    kept = {name: value for name in KEPT_HEADERS if (value := response.get_header(name))}
+                    return RawResponse(response.status, kept, await self._read(response))
             except reqwest_errors.ConnectTimeoutError:
                 raise Timeout("connecting to the upstream timed out", connecting=True) from None
             except reqwest_errors.PoolTimeoutError:
@@ -160,7 +163,7 @@ class ReqwestSender:
             self.slots.release()
 
     async def _read(self, response: StreamedResponse) -> bytes:
-        declared = _declared_length(response.headers)
+        declared = _declared_length(response.get_header("content-length"))
         if declared is not None:
             if declared > self.max_body:
                 raise Oversized(self.max_body)
@@ -177,6 +180,9 @@ class ReqwestSender:
 
     async def aclose(self) -> None:
         await self.client.close()
+        # close() returns before reqwest's runtime thread has dropped the pool's connections; an
+        # interpreter that finalizes meanwhile aborts (PyGILState_Release, SIGABRT at exit).
+        await asyncio.sleep(0.05)
 
 
 class HttpxSender:
@@ -225,14 +231,13 @@ class HttpxSender:
                 raise Unreachable(str(exc), connecting=True) from None
             except httpx.HTTPError as exc:
                 raise Unreachable(str(exc), connecting=False) from None
-            return RawResponse(
-                response.status_code, {k.lower(): v for k, v in response.headers.items()}, content
-            )
+            kept = {name: value for name in KEPT_HEADERS if (value := response.headers.get(name))}
+            return RawResponse(response.status_code, kept, content)
         finally:
             self.slots.release()
 
     async def _read(self, response: httpx.Response) -> bytes:
-        declared = _declared_length(response.headers)
+        declared = _declared_length(response.headers.get("content-length"))
         if declared is not None and declared > self.max_body:
             raise Oversized(self.max_body)
         if response.is_stream_consumed:  # built in memory (httpx.MockTransport): already read

@@ -224,12 +224,10 @@ class Upstream:
         if form is not None:
             content = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-        ends = time.monotonic() + self.settings.total_timeout
-        request_deadline = DEADLINE.get()
-        if request_deadline is not None:
-            ends = min(ends, request_deadline)
         with tracing.upstream_span(host, method, endpoint, sent) as span:
-            reply = await self._attempts(self.breakers[host], method, url, endpoint, sent, content, ends)
+            reply = await self._attempts(
+                self.breakers[host], method, url, endpoint, sent, content, self._deadline()
+            )
             span.answered(reply.status)
         return _scrubbed(usable(reply), authorization)
 
@@ -256,18 +254,24 @@ class Upstream:
         started = time.perf_counter()
         try:
             with tracing.upstream_span(host, "GET", endpoint, sent) as span:
-                reply = await self.media.get(url, sent, time.monotonic() + self.settings.total_timeout)
+                reply = await self.media.get(url, sent, self._deadline())
                 span.answered(reply.status)
         except (BadGateway, GatewayTimeout) as exc:
             self._observe(endpoint, "GET", "timeout" if isinstance(exc, GatewayTimeout) else "error", started)
             breaker.failure()
             raise
         self._observe(endpoint, "GET", str(reply.status), started)
-        if reply.status >= 500:
+        if reply.status in HOST_FAILURES:
             breaker.failure()
         else:
             breaker.success()
         return reply
+
+    def _deadline(self) -> float:
+        """The legacy request's deadline, at most ``GATEWAY_TOTAL_TIMEOUT`` from now."""
+        ends = time.monotonic() + self.settings.total_timeout
+        request_deadline = DEADLINE.get()
+        return ends if request_deadline is None else min(ends, request_deadline)
 
     async def _attempts(
         self,

@@ -240,6 +240,7 @@ class Gateway:
                 await reply.aclose()
             if 200 <= reply.status < 300:
                 raise BadGateway(f"The upstream API answered the media with status {reply.status}")
+            body = obs.scrub(body, obs.credentials_in(call.authorization))  # as Upstream.send does
             raise error_of(Reply(reply.status, dict(reply.headers), body))
         encoded = "content-encoding" in reply.headers  # decoded on the way: its lengths no longer hold
         passed = tuple(

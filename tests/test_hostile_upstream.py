@@ -308,3 +308,19 @@ async def test_one_deadline_bounds_every_page_of_a_list_walk() -> None:
     rest_exception(answer, 504)
     assert elapsed < 1.6
     assert pages <= 4
+
+
+async def test_credentials_echoed_in_a_media_error_do_not_reach_the_client() -> None:
+    pair = f"{ACCOUNT}:{TOKEN}"
+    encoded = base64.b64encode(pair.encode()).decode()
+
+    def handler(request: Request) -> Script:
+        echo = f"no audio for {request.headers['authorization']} ({TOKEN})"
+        return [json_response(404, {"code": 20404, "message": echo, "status": 404})]
+
+    recording = "RE" + "a" * 32
+    async with gateway(handler) as (_, client), client() as legacy:
+        answer = await legacy.get(f"/2008-08-01/Accounts/{ACCOUNT}/Recordings/{recording}")
+    message = rest_exception(answer, 404)
+    assert message.startswith("no audio for ")
+    assert TOKEN not in message and encoded not in message

@@ -15,8 +15,9 @@ time, or 502/503/504 — and lets one trial call through after a cool-down. Any 
 Twilio error about one request included, is about that request, not the host (docs/operations.md).
 
 Answers the gateway cannot relay are 502: a final 1xx or 3xx, a status outside 100–599, a body over
-``GATEWAY_MAX_UPSTREAM_BODY_BYTES``. The credentials sent with a request are removed from its answer's
-body before anything reads it, so no upstream echo of them reaches a client, a log or a HAR file.
+``GATEWAY_MAX_UPSTREAM_BODY_BYTES``. The credentials sent with a request are removed from an error
+answer's body before anything reads it, so no upstream echo of them reaches a client in a
+``<RestException>``, a log or a HAR file.
 """
 
 from __future__ import annotations
@@ -357,8 +358,12 @@ def usable(reply: Reply) -> Reply:
 
 
 def _scrubbed(reply: Reply, authorization: str | None) -> Reply:
+    """An error answer without the credentials it was sent with. A success is the resource itself:
+    an Account's own ``auth_token`` is part of it, as it was in 2008."""
+    if reply.status < 300 or not reply.body:
+        return reply
     secrets = credentials_in(authorization)
-    if not secrets or not reply.body:
+    if not secrets:
         return reply
     body = scrub(reply.body, secrets)
     return reply if body is reply.body else Reply(reply.status, reply.headers, body)

@@ -32,6 +32,7 @@ Fetch = Callable[[str, Params | None], Awaitable[tuple[list[Any], str | None]]]
 
 BLOCK_ITEMS = 1000
 SECOND = timedelta(seconds=1)
+DAY = timedelta(days=1)
 MAX_PARTS = 256
 
 
@@ -149,6 +150,11 @@ class Walker:
         item = reader.items[reader.index]
         return self.order(item) if self.order is not None else self.date(item).timestamp()
 
+    @property
+    def unit(self) -> timedelta:
+        """The partition filter's resolution: ranges are whole units."""
+        return DAY if self.partition is not None and self.partition.unit == "day" else SECOND
+
     def date(self, item: Any) -> datetime:
         assert self.partition is not None
         raw = item.get(self.partition.field) if isinstance(item, Mapping) else None
@@ -168,13 +174,20 @@ class Walker:
         blocks = [Block(start, len(self.kept(first.items)))]
         if first.following is None:
             return blocks, None, first
-        if self.partition is not None:
+        if self.partition is not None and not self._bounded(start):
             try:
                 return await self._partitioned(start, first, budget), None, first
             except OutOfTime:
                 pass
         more, pending = await self.extend(first.following, budget, math.inf)
         return blocks + more, pending, first
+
+    def _bounded(self, start: Position) -> bool:
+        """The client filters by the partition date itself: its bounds and ours would be two values
+        of one upstream parameter, so such a list is counted sequentially."""
+        assert self.partition is not None
+        names = {self.partition.param + suffix for suffix in ("", ">", "<")}
+        return any(name in names for cursor in start if cursor is not None for name, _ in cursor.params or ())
 
     async def extend(
         self, position: Position, budget: float, wanted: float
@@ -207,15 +220,16 @@ class Walker:
         """After reading the newest page of ``[lo, hi)``: the block of its items dated after the
         second of its last item (all of them are on the page), then the ranges left, newest first:
         that one second (perhaps a crowd, read page by page) and the rest split by the density seen."""
-        last = self.date(items[-1]).replace(microsecond=0)
-        cut = last + SECOND
+        unit = self.unit
+        last = _floor(self.date(items[-1]), unit)
+        cut = last + unit
         newer = items[: self._newer_than(items, cut)]
         head = [Block(self._ranged(start, cut, hi), n)] if (n := len(self.kept(newer))) else []
         ranges: list[tuple[datetime | None, datetime]] = [(max(last, lo), cut)] if cut > lo else []
         if last > lo:
-            top = hi if hi is not None else self.date(items[0]) + SECOND
-            density = len(newer) / max((top - cut) / SECOND, 1.0)
-            ranges += self._split(lo, last, density * (last - lo) / SECOND)
+            top = hi if hi is not None else self.date(items[0]) + unit
+            density = len(newer) / max((top - cut) / unit, 1.0)
+            ranges += self._split(lo, last, density * (last - lo) / unit)
         return head, ranges
 
     def _newer_than(self, items: list[Any], cut: datetime) -> int:
@@ -232,9 +246,9 @@ class Walker:
 
     def _split(self, lo: datetime, hi: datetime, estimate: float) -> list[tuple[datetime | None, datetime]]:
         """``[lo, hi)`` in whole-second parts sized for about a block each, newest first."""
-        seconds = int((hi - lo) / SECOND)
+        seconds = int((hi - lo) / self.unit)
         parts = max(1, min(MAX_PARTS, seconds, math.ceil(estimate * 1.25 / BLOCK_ITEMS)))
-        edges = [lo + SECOND * (seconds * i // parts) for i in range(parts + 1)]
+        edges = [lo + self.unit * (seconds * i // parts) for i in range(parts + 1)]
         edges[-1] = hi
         return [(edges[i], edges[i + 1]) for i in reversed(range(parts)) if edges[i] < edges[i + 1]]
 
@@ -284,7 +298,7 @@ class Walker:
         block = [Block(position, n)] if (n := len(self.kept(chunk.items))) else []
         if chunk.following is None:
             return block
-        if lo is None or hi - lo < 2 * SECOND:
+        if lo is None or hi - lo < 2 * self.unit:
             return block + await self._sequential(chunk.following, limit, budget)
         head, ranges = self._after(start, chunk.items, lo, hi)
         return head + await self._ranges(start, ranges, limit, budget)
@@ -306,9 +320,9 @@ class Walker:
         assert self.partition is not None
         bounds: list[tuple[str, str]] = []
         if lo is not None:
-            bounds.append((self.partition.param + ">", _iso(lo)))
-        if hi is not None:
-            bounds.append((self.partition.param + "<", _iso(hi)))
+            bounds.append((self.partition.param + ">", _format(lo, self.unit)))
+        if hi is not None:  # ``<`` is on or before, in whole units (seconds or days)
+            bounds.append((self.partition.param + "<", _format(hi - self.unit, self.unit)))
         return tuple(
             None if cursor is None else Cursor(cursor.target, (*(cursor.params or ()), *bounds))
             for cursor in start
@@ -337,10 +351,11 @@ def parse_date(raw: str) -> datetime | None:
     return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
-def _ceil_second(stamp: datetime) -> datetime:
-    """The first whole second after ``stamp``: every item dated from there on sorts before it."""
-    return stamp.replace(microsecond=0) + SECOND
+def _floor(stamp: datetime, unit: timedelta) -> datetime:
+    if unit == DAY:
+        return stamp.replace(hour=0, minute=0, second=0, microsecond=0)
+    return stamp.replace(microsecond=0)
 
 
-def _iso(stamp: datetime) -> str:
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _format(stamp: datetime, unit: timedelta) -> str:
+    return stamp.strftime("%Y-%m-%d" if unit == DAY else "%Y-%m-%dT%H:%M:%SZ")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import random
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -183,3 +185,43 @@ def shape(node: ET.Element) -> Any:
 
 def tags(node: ET.Element) -> list[str]:
     return [child.tag for child in node]
+
+
+DATED_AGES = (0.0, 0.25, 0.5, 0.999, 1.0, 1.5, 59.0, 60.0, 3600.0, 86400.0, 86400.5, 90 * 86400.0)
+"""Seconds before the clock: whole seconds, fractions of the same second, and both sides of the
+second edges a date-partitioned count splits at."""
+ANCIENT = 1_100_000_000.0
+"""2004: before the partitions' lower bound, counted in their last, open range."""
+
+
+def dated_instants(now: float, crowd: int = 1300, spread: int = 1500) -> list[float]:
+    """Instants for a date-partitioned list: a crowd in one second (more than an upstream page, so
+    that second is read page by page), items on and around second edges, a spread over months, and
+    a few items older than 2008."""
+    rng = random.Random(13)
+    crowd_second = math.floor(now) - 7 * 86400
+    instants = [crowd_second + (i % 10) / 10 for i in range(crowd)]
+    instants += [math.floor(now) - age for age in DATED_AGES]
+    instants += [now - rng.uniform(0, 180 * 86400) for _ in range(spread)]
+    instants += [math.floor(now) - rng.randrange(180 * 86400) for _ in range(spread // 3)]
+    instants += [ANCIENT + i for i in range(5)]
+    return instants
+
+
+async def legacy_walk(client: httpx.AsyncClient, first: str) -> tuple[ET.Element, list[str]]:
+    """The first page's list element and every Sid, following ``nextpageuri`` to the end."""
+    response = await client.get(first)
+    assert response.status_code == 200, response.text
+    head = parse_xml(response.content)[0]
+    listing, sids = head, []
+    while True:
+        sids += [dict(elements(item))["Sid"] for item in listing]
+        uri = listing.get("nextpageuri") or ""
+        if not uri:
+            return head, sids
+        listing = parse_xml((await client.get(uri)).content)[0]
+
+
+def partitioned(upstream: CountingTransport, param: str) -> int:
+    """Upstream list requests bounded by ``param`` on both sides: date-partitioned counting."""
+    return sum(1 for r in upstream.requests if f"{param}>" in r.url.params and f"{param}<" in r.url.params)

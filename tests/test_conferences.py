@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import httpx
@@ -15,9 +16,12 @@ from tests.conftest import (
     PREFIX,
     REFERENCE,
     CountingTransport,
+    dated_instants,
     elements,
     golden,
+    legacy_walk,
     parse_xml,
+    partitioned,
     shape,
     tags,
 )
@@ -197,3 +201,19 @@ async def test_alternate_formats(client: httpx.AsyncClient, room: Any) -> None:
     assert header == ",".join(tags(golden("participant.xml")[0]))
     html = (await client.get(f"{PREFIX}/Conferences/{room.sid}.html")).text
     assert 'class="friendly-name"' in html and "MyRoom" in html
+
+
+async def test_the_date_partitioned_count_is_exact_and_in_the_upstreams_order(
+    client: httpx.AsyncClient, voice: Any, upstream: CountingTransport
+) -> None:
+    for index, at in enumerate(dated_instants(voice.clock())):
+        voice.add_conference(ACCOUNT, f"Room {index}", at=at)
+    expected = [room.sid for room in voice.conferences[ACCOUNT].values()]
+    upstream.reset()
+    head, sids = await legacy_walk(client, f"{PREFIX}/Conferences?num=1000")
+    assert partitioned(upstream, "DateCreated") > 1
+    assert (head.get("total"), head.get("numpages")) == (
+        str(len(expected)),
+        str(math.ceil(len(expected) / 1000)),
+    )
+    assert sids == expected

@@ -4,6 +4,7 @@ entry's request and response, DELETE (gone in 2010), and failed webhooks that fi
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,15 +18,19 @@ from starlette.routing import Route
 from gateway.sandbox import SandboxConfig
 from tests.conftest import (
     ACCOUNT,
+    ANCIENT,
     OTHER,
     OTHER_TOKEN,
     PREFIX,
     TOKEN,
     Clock,
     CountingTransport,
+    dated_instants,
     elements,
     golden,
+    legacy_walk,
     parse_xml,
+    partitioned,
     shape,
     tags,
 )
@@ -188,3 +193,22 @@ async def test_an_unreachable_recording_callback_leaves_a_notification_on_the_ca
     (node,) = parse_xml((await client.get(f"{PREFIX}/Calls/{call['Sid']}/Notifications")).content)[0]
     values = dict(elements(node))
     assert (values["CallSid"], values["RequestURL"]) == (call["Sid"], "http://127.0.0.1:9/recorded")
+
+
+async def test_the_date_partitioned_count_is_exact_and_in_the_upstreams_order(
+    client: httpx.AsyncClient, sandbox: Any, upstream: CountingTransport, clock: Clock
+) -> None:
+    voice = sandbox.voice
+    call = voice.new_call(ACCOUNT, "+14158675309", OURS, "inbound", at=ANCIENT - 60)
+    for index, at in enumerate(dated_instants(clock())):
+        on_call = call.sid if index % 3 == 0 else None  # the account's own log and a call's, merged
+        sandbox.notifications.add(ACCOUNT, on_call, 11200, "HTTP retrieval failure", at=at)
+    expected = [item.sid for item in sandbox.notifications.sync(ACCOUNT).values()]
+    upstream.reset()
+    head, sids = await legacy_walk(client, f"{PREFIX}/Notifications?num=1000")
+    assert partitioned(upstream, "MessageDate") > 1
+    assert (head.get("total"), head.get("numpages")) == (
+        str(len(expected)),
+        str(math.ceil(len(expected) / 1000)),
+    )
+    assert sids == expected

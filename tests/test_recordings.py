@@ -3,6 +3,7 @@ on the sandbox with a test clock: metadata, filters, deleting, and the WAV and M
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from gateway.sandbox import SandboxConfig, audio, create_sandbox
 from gateway.settings import Settings
 from tests.conftest import (
     ACCOUNT,
+    ANCIENT,
     FIXTURES,
     OTHER,
     OTHER_TOKEN,
@@ -24,9 +26,12 @@ from tests.conftest import (
     UPSTREAM,
     Clock,
     CountingTransport,
+    dated_instants,
     elements,
     golden,
+    legacy_walk,
     parse_xml,
+    partitioned,
     serving,
     shape,
     tags,
@@ -311,3 +316,40 @@ async def test_a_calls_recording_is_its_metadata_and_only_that_calls(
     assert dict(elements(node))["Sid"] == made.sid
     assert (await client.get(f"{PREFIX}/Calls/{other.call.sid}/Recordings/{made.sid}")).status_code == 404
     assert (await client.get(f"{PREFIX}/Calls/{made.call.sid}/Recordings/{made.sid}.mp3")).status_code == 404
+
+
+async def test_the_date_partitioned_count_is_exact_and_in_the_upstreams_order(
+    client: httpx.AsyncClient, sandbox: Any, upstream: CountingTransport, clock: Clock
+) -> None:
+    voice = sandbox.voice
+    call = voice.new_call(ACCOUNT, "+14158675309", OURS, "outbound-api", at=ANCIENT - 60)
+    for at in dated_instants(clock()):
+        sandbox.recordings.add(call, 5, at)
+    expected = [item.sid for item in sandbox.recordings.sync(ACCOUNT).values()]
+    upstream.reset()
+    head, sids = await legacy_walk(client, f"{PREFIX}/Recordings?num=1000")
+    assert partitioned(upstream, "DateCreated") > 1
+    assert (head.get("total"), head.get("numpages")) == (
+        str(len(expected)),
+        str(math.ceil(len(expected) / 1000)),
+    )
+    assert sids == expected
+
+
+async def test_a_clients_own_date_bound_is_counted_exactly(
+    client: httpx.AsyncClient, sandbox: Any, upstream: CountingTransport, clock: Clock
+) -> None:
+    voice = sandbox.voice
+    call = voice.new_call(ACCOUNT, "+14158675309", OURS, "outbound-api", at=ANCIENT - 60)
+    for at in dated_instants(clock(), crowd=600, spread=900):
+        sandbox.recordings.add(call, 5, at)
+    day = datetime.fromtimestamp(clock() - 30 * DAY, UTC)
+    expected = [
+        r.sid
+        for r in sandbox.recordings.sync(ACCOUNT).values()
+        if datetime.fromtimestamp(r.created, UTC).date() >= day.date()
+    ]
+    upstream.reset()
+    head, sids = await legacy_walk(client, f"{PREFIX}/Recordings?num=50&DateCreated>={day:%Y-%m-%d}")
+    assert head.get("total") == str(len(expected)) and sids == expected
+    assert all(list(r.url.params).count("DateCreated>") <= 1 for r in upstream.requests)

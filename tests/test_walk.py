@@ -22,7 +22,8 @@ PARTITION = DatePartition("StartTime", "start_time", since="2019-01-01T00:00:00Z
 
 
 class DatedUpstream:
-    """Newest first by ``start_time``; ``StartTime>`` on or after, ``StartTime<`` before; offset links."""
+    """Newest first by ``start_time``; ``StartTime>`` on or after, ``StartTime<`` on or before (as the
+    API reads them); offset links."""
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
         self.items = sorted(items, key=lambda item: parse_date(item["start_time"]), reverse=True)
@@ -49,7 +50,7 @@ class DatedUpstream:
             rows = [
                 item
                 for item in self.items
-                if after <= self.stamps[item["sid"]] < before and status in (None, item["status"])
+                if after <= self.stamps[item["sid"]] <= before and status in (None, item["status"])
             ]
             offset, size = int(query.get("Offset", "0")), int(query["PageSize"])
             link = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .model import (
     BOOL_DIGIT,
     LENIENT_BOOL,
+    DatePartition,
     Field,
     Operation,
     Order,
@@ -56,7 +57,7 @@ CONFERENCES = Resource(
     host="api",
     upstream_list=API + "/Conferences.json",
     upstream_instance=API + "/Conferences/{Sid}.json",
-    paging=Paging("flat", "conferences"),
+    paging=Paging("flat", "conferences", DatePartition("DateCreated", "date_created", unit="day")),
     sid_prefix="CF",
     filters=(
         Param("Status", values=CONFERENCE_STATUS),

@@ -160,7 +160,7 @@ class Operation:
 
 @dataclass(frozen=True)
 class DatePartition:
-    """An upstream inequality filter pair on a date (``StartTime>`` on or after, ``StartTime<`` before)
+    """An upstream inequality filter pair on a date (``StartTime>`` on or after, ``StartTime<`` on or before)
     and the item field it reads (``start_time``), for a list the upstream sorts newest first by that
     date: it is then counted in date ranges concurrently (docs/paging.md). Items older than ``since``
     are counted in one range with no lower bound."""
@@ -168,6 +168,9 @@ class DatePartition:
     param: str
     field: str
     since: str = "2008-01-01T00:00:00Z"
+    unit: Literal["second", "day"] = "second"
+    """The filter's resolution: ``day`` where the upstream takes only ``YYYY-MM-DD`` (Conferences'
+    ``DateCreated``, Notifications' ``MessageDate``); a day with more than a page is read page by page."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from .model import Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
+from .model import DatePartition, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -64,7 +64,7 @@ NOTIFICATIONS = Resource(
     host="api",
     upstream_list=API + "/Notifications.json",
     upstream_instance=API + "/Notifications/{Sid}.json",
-    paging=Paging("flat", "notifications"),
+    paging=Paging("flat", "notifications", DatePartition("MessageDate", "message_date", unit="day")),
     sid_prefix="NO",
     filters=_FILTERS,
     list_ops=_LIST,

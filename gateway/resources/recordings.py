@@ -10,7 +10,7 @@ media URLs (``/Recordings/{Sid}.wav``, ``.mp3``), never held whole (:mod:`gatewa
 
 from __future__ import annotations
 
-from .model import Operation, Paging, Param, Resource, Shape, field_, ops
+from .model import DatePartition, Operation, Paging, Param, Resource, Shape, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -45,7 +45,7 @@ RECORDINGS = Resource(
     host="api",
     upstream_list=API + "/Recordings.json",
     upstream_instance=API + "/Recordings/{Sid}.json",
-    paging=Paging("flat", "recordings"),
+    paging=Paging("flat", "recordings", DatePartition("DateCreated", "date_created")),
     sid_prefix="RE",
     filters=(Param("CallSid"), *_CREATED),
     list_ops=ops({"GET": Operation("list", "GET")}),

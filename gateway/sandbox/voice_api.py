@@ -4,6 +4,7 @@ where items live, their JSON, their filters and what writes do. Everything else 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -63,7 +64,7 @@ def when(read: Callable[[Any], float | None], op: str) -> Callable[[Any, str], b
         if at is None:
             return False
         bound, whole_day = _instant(value)
-        stamp = datetime.fromtimestamp(at, UTC)
+        stamp = datetime.fromtimestamp(math.floor(at), UTC)  # the whole second the item shows
         if whole_day:
             return _compare(op, stamp.date().toordinal(), bound.date().toordinal())
         return _compare(op, stamp.timestamp(), bound.timestamp())

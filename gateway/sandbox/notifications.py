@@ -70,6 +70,7 @@ class Notifications:
         self.clock = voice.clock
         self.notes: dict[str, list[Note]] = {}
         self.index: dict[str, Ordered] = {}
+        self._synced: dict[str, tuple[int, int]] = {}
 
     def add(self, account: str, call_sid: str | None, code: int, text: str, **extra: Any) -> Logged:
         """On the call when there is one (of this account), else on the account."""
@@ -85,6 +86,9 @@ class Notifications:
 
     def sync(self, account: str) -> Ordered:
         """The account's log, newest first: its own notes and every call's, as they are now."""
+        marker = (Ordered.changes, len(self.notes.get(account, ())))
+        if account in self.index and self._synced.get(account) == marker:
+            return self.index[account]
         calls = self.voice.calls.get(account)
         current: dict[str, Logged] = {n.sid: n for n in self.notes.get(account, ())}
         for call in calls.values() if calls is not None else ():
@@ -96,6 +100,7 @@ class Notifications:
         for sid, item in current.items():
             if ordered.get(sid) is None:
                 ordered.add((-item.created, -item.seq), item)
+        self._synced[account] = (Ordered.changes, len(self.notes.get(account, ())))
         return ordered
 
 

@@ -85,6 +85,7 @@ class Recordings:
     pending: dict[str, Pending] = field(default_factory=dict)
     storage_requests: list[tuple[str, bool]] = field(default_factory=list)
     """(path, whether an Authorization header came) for every storage request."""
+    _synced: dict[str, int] = field(default_factory=dict)
 
     def add(self, call: Call, seconds: int, at: float, source: str = "RecordVerb") -> Entry:
         entry = call_logs.recording(self.voice, call.sid, call.account_sid, at, seconds)
@@ -94,6 +95,8 @@ class Recordings:
 
     def sync(self, account: str) -> Ordered:
         """The account's recordings, newest first, as the calls hold them now."""
+        if account in self.index and self._synced.get(account) == Ordered.changes:
+            return self.index[account]
         calls = self.voice.calls.get(account)
         current = {e.sid: e for c in (calls.values() if calls else ()) for e in c.recordings.values()}
         ordered = self.index.setdefault(account, Ordered())
@@ -103,6 +106,7 @@ class Recordings:
         for sid, item in current.items():
             if ordered.get(sid) is None:
                 ordered.add((-item.created, -item.seq), item)
+        self._synced[account] = Ordered.changes
         return ordered
 
     def find(self, account: str, sid: str) -> Entry | None:

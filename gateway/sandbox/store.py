@@ -69,6 +69,10 @@ class Ordered:
     """Items in the order of their keys (creation order: the ``seq``; newest first: a key such as
     ``(-created, -seq)``) with O(log n) lookup of a token's position."""
 
+    changes = 0
+    """Adds and removes in every ordered list: an index derived from other lists is current while
+    this has not moved since it was built."""
+
     def __init__(self) -> None:
         self.seqs: list[Any] = []
         self.items: dict[Any, Any] = {}
@@ -82,6 +86,7 @@ class Ordered:
             self.seqs.append(seq)
         self.items[seq] = item
         self.tokens[item.sid] = seq
+        Ordered.changes += 1
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -95,6 +100,7 @@ class Ordered:
         if index < len(self.seqs) and self.seqs[index] == seq:
             del self.seqs[index]
             del self.items[seq]
+            Ordered.changes += 1
 
     def values(self) -> Iterable[Any]:
         return (self.items[seq] for seq in self.seqs)

@@ -12,8 +12,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.errors import BadGateway, GatewayTimeout
+from gateway.fanout import instant
 from gateway.resources import DatePartition
 from gateway.walk import Block, Cursor, Position, Walker, parse_date
 
@@ -197,3 +200,31 @@ async def test_an_item_in_two_merged_lists_is_kept_once_within_a_block() -> None
     sids = await read_all(walker, blocks)
     assert sorted(sids) == sorted(item["sid"] for item in items)
     assert sum(block.count for block in blocks) == 300
+
+
+@given(st.lists(st.tuples(st.integers(0, 59), st.integers(0, 2)), max_size=60))
+def test_merged_queries_equal_a_stable_sort_of_the_upstream_lists(items: list[tuple[int, int]]) -> None:
+    """Each query's list newest first, as the upstream sends it; the merge is newest first across
+    them, ties in query order, every item once."""
+    lists: list[list[dict[str, str]]] = [[], [], []]
+    for index, (second, which) in enumerate(items):
+        lists[which].append(
+            {"sid": f"CA{index}", "date_created": f"Mon, 06 Jul 2009 10:00:{second:02d} +0000"}
+        )
+    for records in lists:
+        records.sort(key=lambda r: instant(r["date_created"]), reverse=True)
+
+    async def fetch(target: str, params: tuple[tuple[str, str], ...] | None) -> Any:
+        return lists[int(target)], None
+
+    walker = Walker(
+        fetch,
+        lambda item: True,
+        order=lambda item: instant(item["date_created"]),
+        identity=lambda item: item["sid"],
+    )
+    chunk = asyncio.run(walker.read(tuple(Cursor(str(i), ()) for i in range(3))))
+    expected = sorted(
+        (r for records in lists for r in records), key=lambda r: instant(r["date_created"]), reverse=True
+    )
+    assert chunk.items == expected and chunk.following is None

@@ -30,6 +30,7 @@ from . import media, messaging, notifications, numbers_api, recordings, seed, vi
 from .accounts_api import AccountsBehaviour
 from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
+from .engine import ListResponse
 from .store import CallerId, Ordered, Store, new_sid
 from .voice import Voice
 
@@ -195,7 +196,7 @@ class Sandbox:
         return [render(item) for item in page.items], links
 
     def _flat(self, key: str, items: list[dict[str, Any]], links: dict[str, Any]) -> JSONResponse:
-        return JSONResponse(
+        return ListResponse(
             {
                 "first_page_uri": links["first"],
                 "end": links["end"],

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -54,6 +55,14 @@ class Updates(Protocol):
 
 class Deletes(Protocol):
     def delete(self, item: Any) -> None: ...
+
+
+class ListResponse(JSONResponse):
+    """A list page, encoded by orjson: the same JSON as the standard encoder's, several times faster
+    on a 1000-item page (the sandbox should cost the gateway's benchmarks little beyond its latency)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def _error(status: int, code: int, message: str) -> Exception:

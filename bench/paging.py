@@ -17,7 +17,10 @@ docs/performance.md ("Paging at scale"):
 6. a ``--big``-item list (no added latency): first, middle and last pages answered, the gateway's
    peak RSS;
 7. the partitioned count of a date-filterable list (in process: the walker against a fake upstream
-   with ``StartTime>``/``StartTime<`` filters and the same latency), against the sequential count.
+   with ``StartTime>``/``StartTime<`` filters and the same latency), against the sequential count;
+8. the first legacy page (num=50) of N seeded recordings (``--seed recordings=N``: counted in date
+   partitions), against the same list with a client filter of the partition date that holds every
+   item (counted sequentially), and of N seeded calls (counted sequentially: docs/paging.md).
 
 Upstream calls are read from each gateway's ``gateway_upstream_requests_total`` metric.
 """
@@ -73,16 +76,20 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 120) 
 
 
 @contextlib.contextmanager
-def sandbox(items: int, latency_ms: float, processes: list[Any] | None = None) -> Iterator[str]:
+def sandbox(
+    items: int, latency_ms: float, processes: list[Any] | None = None, seed: str = ""
+) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "gateway", "sandbox", "--port", str(port)]
     command += ["--seed-caller-ids", str(items), "--latency-ms", str(latency_ms)]
+    command += ["--seed", seed] if seed else []
     began = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/", process, 600)
-        print(f"  sandbox with {items:,} caller ids up in {time.perf_counter() - began:.1f} s", flush=True)
+        what = seed or f"{items:,} caller ids"
+        print(f"  sandbox with {what} up in {time.perf_counter() - began:.1f} s", flush=True)
         if processes is not None:
             processes.append(process)
         yield base
@@ -141,8 +148,11 @@ def peak_rss_mb(process: subprocess.Popen[bytes]) -> float:
 class Legacy:
     """A legacy client; ``bases`` round-robin (one base: a single gateway)."""
 
-    def __init__(self, bases: list[str]) -> None:
+    def __init__(
+        self, bases: list[str], element: tuple[str, str] = ("OutgoingCallerIds", "OutgoingCallerId")
+    ) -> None:
         self.bases = bases
+        self.element = element
         self.turn = 0
         self.client = httpx.Client(auth=(ACCOUNT, TOKEN), timeout=600)
 
@@ -155,9 +165,9 @@ class Legacy:
         if response.status_code != 200:
             raise SystemExit(f"bench: {uri} answered {response.status_code}: {response.text[:300]}")
         body = response.json()["TwilioResponse"]
-        listing = body["OutgoingCallerIds"]
-        attrs = {k: str(v) for k, v in body.items() if k != "OutgoingCallerIds"}
-        return attrs, [entry["OutgoingCallerId"]["Sid"] for entry in listing], elapsed
+        listing = body[self.element[0]]
+        attrs = {k: str(v) for k, v in body.items() if k != self.element[0]}
+        return attrs, [entry[self.element[1]]["Sid"] for entry in listing], elapsed
 
     def walk(self, uri: str) -> tuple[list[str], int]:
         seen: list[str] = []
@@ -300,7 +310,7 @@ def big(items: int, results: dict[str, Any]) -> None:
 
 
 class DatedUpstream:
-    """Calls newest first by start time; ``StartTime>`` (on or after) / ``StartTime<`` (before)
+    """Calls newest first by start time; ``StartTime>`` (on or after) / ``StartTime<`` (on or before)
     filters; offset next-page links; a fixed latency per page."""
 
     TARGET = "/2010-04-01/Accounts/AC1/Calls.json"
@@ -318,7 +328,7 @@ class DatedUpstream:
         query = dict(params) if params is not None else dict(parse_qsl(urlsplit(target).query))
         await asyncio.sleep(self.latency)
         low = bisect.bisect_left(self.stamps, _stamp(query.get("StartTime>"), -math.inf))
-        high = bisect.bisect_left(self.stamps, _stamp(query.get("StartTime<"), math.inf))
+        high = bisect.bisect_right(self.stamps, _stamp(query.get("StartTime<"), math.inf))
         offset, size = int(query.get("Offset", "0")), int(query["PageSize"])
         top = high - offset
         chosen = range(top - 1, max(low, top - size) - 1, -1)
@@ -354,13 +364,46 @@ async def partitioned(items: int, latency_ms: float, results: dict[str, Any], co
         print(f"  {name}: {results[f'count_{name}']}", flush=True)
 
 
+DATED = (
+    ("recordings", "Recordings", "Recording", "DateCreated>=2008-01-01"),
+    ("calls", "Calls", "Call", None),
+)
+"""Date-filterable lists on the sandbox: (seed name, legacy list, item, a client filter of the
+partition date that holds every item, which the gateway then counts sequentially: the baseline)."""
+
+
+def dated(items: int, latency_ms: float, results: dict[str, Any], only: str | None) -> None:
+    for name, element, item, everything in DATED:
+        if only not in (None, name):
+            continue
+        print(f"8. first page of {items:,} {name}, sandbox latency {latency_ms:g} ms", flush=True)
+        metric = re.compile(rf'gateway_upstream_requests_total{{[^}}]*endpoint="{name}\.list"[^}}]*}} (\S+)')
+        with sandbox(0, latency_ms, seed=f"{name}={items}") as upstream, gateway(upstream) as (base, _):
+            client = Legacy([base], (element, item))
+            uri = f"/2008-08-01/Accounts/{ACCOUNT}/{element}.json?num=50"
+            cases = [("declared", uri)] + ([("sequential", uri + "&" + everything)] if everything else [])
+            for case, query in cases:
+                before = upstream_calls([base], metric)
+                attrs, _, elapsed = client.get(query)
+                results[f"first_page_{name}_{case}"] = {
+                    "calls": int(upstream_calls([base], metric) - before),
+                    "seconds": round(elapsed, 2),
+                    "target_seconds": 2.0,
+                    "total": attrs["total"],
+                    "numpages": attrs["numpages"],
+                }
+                print(f"  {case}: {results[f'first_page_{name}_{case}']}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=100)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--only", choices=("scale", "replicas", "big", "partitioned"), default=None)
+    parser.add_argument(
+        "--only", choices=("scale", "replicas", "big", "partitioned", "recordings", "calls"), default=None
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="of the partitioned count")
     args = parser.parse_args()
     results: dict[str, Any] = {"latency_ms": args.latency_ms, "items": args.items}
@@ -371,9 +414,10 @@ def main() -> None:
         "partitioned": lambda: asyncio.run(
             partitioned(args.items, args.latency_ms, results, args.concurrency)
         ),
+        "recordings": lambda: dated(args.items, args.latency_ms, results, args.only),
     }
     for name, step in steps.items():
-        if args.only in (None, name):
+        if args.only in (None, name) or (name == "recordings" and args.only == "calls"):
             step()
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = f"-{args.only}" if args.only else ""

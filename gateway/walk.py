@@ -106,8 +106,11 @@ class Walker:
         if len(live) == 1:
             readers = [await self._page(live[0])]
         else:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._page(cursor)) for cursor in live]
+            try:
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(self._page(cursor)) for cursor in live]
+            except ExceptionGroup as failed:
+                raise _first(failed) from None
             readers = [task.result() for task in tasks]
         items = self._merge(readers)
         following: list[Cursor | None] = []
@@ -265,15 +268,18 @@ class Walker:
         pending = list(ranges)
         empty = asyncio.Event()
         tasks: list[asyncio.Task[list[Block]]] = []
-        async with asyncio.TaskGroup() as group:
-            while pending:
-                await limit.acquire()
-                lo, hi = pending.pop(0)
-                bounded = [r for r in pending if r[0] is not None]
-                if empty.is_set() and bounded:
-                    lo = bounded[-1][0]
-                    pending = [r for r in pending if r[0] is None]
-                tasks.append(group.create_task(self._range(start, lo, hi, limit, budget, empty)))
+        try:
+            async with asyncio.TaskGroup() as group:
+                while pending:
+                    await limit.acquire()
+                    lo, hi = pending.pop(0)
+                    bounded = [r for r in pending if r[0] is not None]
+                    if empty.is_set() and bounded:
+                        lo = bounded[-1][0]
+                        pending = [r for r in pending if r[0] is None]
+                    tasks.append(group.create_task(self._range(start, lo, hi, limit, budget, empty)))
+        except ExceptionGroup as failed:
+            raise _first(failed) from None
         return [block for task in tasks for block in task.result()]
 
     async def _range(
@@ -327,6 +333,14 @@ class Walker:
             None if cursor is None else Cursor(cursor.target, (*(cursor.params or ()), *bounds))
             for cursor in start
         )
+
+
+def _first(failed: ExceptionGroup[Exception]) -> Exception:
+    """What a task group's failure means for the walk: its first error that is not the budget
+    running out (a failure anywhere fails the request), else running out. Nested task groups unwrap
+    their own, so the leaves are plain exceptions."""
+    leaves = list(failed.exceptions)
+    return next((e for e in leaves if not isinstance(e, OutOfTime)), leaves[0])
 
 
 def _onward(chunk: Chunk, seen: set[str]) -> Position | None:

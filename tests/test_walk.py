@@ -169,6 +169,31 @@ async def test_a_budget_that_runs_out_leaves_where_to_go_on() -> None:
     assert await read_all(walker, blocks + more) == [item["sid"] for item in upstream.items]
 
 
+async def test_a_budget_that_runs_out_in_nested_date_ranges_leaves_where_to_go_on() -> None:
+    """Ranges split again run in task groups within task groups: running out deep inside them is
+    still a count that goes on later, never an error."""
+    upstream = DatedUpstream(calls(7300))
+    now = [0.0]
+
+    async def fetch(target: str, params: Any) -> Any:
+        now[0] += 1
+        return await upstream.fetch(target, params)
+
+    walker = Walker(fetch, lambda item: True, PARTITION, clock=lambda: now[0])
+    blocks, pending, _ = await walker.count(start(()), 12.5)
+    assert pending is not None and blocks
+    more, rest = await walker.extend(pending, math.inf, math.inf)
+    assert rest is None
+    assert await read_all(walker, blocks + more) == [item["sid"] for item in upstream.items]
+
+
+async def test_an_error_deep_in_the_date_ranges_is_the_error_itself() -> None:
+    upstream = DatedUpstream(calls(7300))
+    failing = Walker(upstream.fetch, lambda item: True, PARTITION, max_pages=12)
+    with pytest.raises(BadGateway):  # the page limit, reached within ranges split again
+        await failing.count(start(()), math.inf)
+
+
 async def test_hard_limits() -> None:
     upstream = DatedUpstream(calls(3000))
     with pytest.raises(BadGateway):

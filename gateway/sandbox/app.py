@@ -31,7 +31,7 @@ from .accounts_api import AccountsBehaviour
 from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
 from .engine import ListResponse
-from .store import CallerId, Ordered, Store, new_sid
+from .store import CallerId, Ordered, Span, Store, new_sid
 from .voice import Voice
 
 log = logging.getLogger("gateway.sandbox")
@@ -167,12 +167,13 @@ class Sandbox:
         render: Callable[[Any], dict[str, Any]],
         keep: Callable[[Any], bool],
         filters: list[tuple[str, str]],
+        span: Span | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         size, index = _page_size(request), _page_index(request)
         token = request.query_params.get("PageToken")
         if index > 0 and not token:
             raise ApiError(400, 20001, "PageToken is required for paging.")
-        page = self.store.page(ordered, size, token, keep)
+        page = self.store.page(ordered, size, token, keep, span)
         if page is None:
             raise ApiError(400, 20001, "Invalid PageToken")
 

@@ -140,8 +140,14 @@ class Endpoints:
 
         props = self.spec.list_item_properties(self.list_path)
         scope = self.behaviour.scope(params)
+        span = getattr(self.behaviour, "span", None)
         items, links = sandbox._list(
-            request, scope, lambda item: _complete(self.behaviour.render(item), props), keep, given
+            request,
+            scope,
+            lambda item: _complete(self.behaviour.render(item), props),
+            keep,
+            given,
+            span(given) if span is not None else None,
         )
         return sandbox._flat(self.spec.items_key(self.list_path), items, links)
 

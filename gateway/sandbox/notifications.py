@@ -23,7 +23,7 @@ import httpx
 from .calls import Callbacks
 from .store import Ordered, Store, new_sid
 from .voice import Entry, Voice
-from .voice_api import API, dated, rfc2822
+from .voice_api import API, dated, newest_first, rfc2822
 
 NOTIFICATIONS = API + "/Notifications.json"
 NOTIFICATION = API + "/Notifications/{Sid}.json"
@@ -129,6 +129,7 @@ class NotificationsBehaviour:
             "Log": lambda n, v: n.data.get("log") == v,
             **dated("MessageDate", lambda n: n.created),
         }
+        self.span = newest_first("MessageDate")
 
     def refresh(self) -> None:
         self._refresh()

@@ -21,7 +21,7 @@ from . import call_logs
 from .notifications import Webhooks
 from .store import Ordered, Store, new_sid
 from .voice import Call, Entry, Voice
-from .voice_api import CallsBehaviour, dated, rfc2822
+from .voice_api import CallsBehaviour, dated, newest_first, rfc2822
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 RECORDINGS = API + "/Recordings.json"
@@ -245,6 +245,7 @@ class RecordingsBehaviour:
             "CallSid": lambda r, v: r.call.sid == v,
             **dated("DateCreated", lambda r: r.created),
         }
+        self.span = newest_first("DateCreated")
 
     def refresh(self) -> None:
         self.recordings.refresh()

@@ -65,6 +65,10 @@ class TrunkNumber:
     date_updated: datetime
 
 
+Span = tuple[Any, Any]
+"""The first and last keys a list's filters can keep (the rest is not looked at)."""
+
+
 class Ordered:
     """Items in the order of their keys (creation order: the ``seq``; newest first: a key such as
     ``(-created, -seq)``) with O(log n) lookup of a token's position."""
@@ -105,12 +109,18 @@ class Ordered:
     def values(self) -> Iterable[Any]:
         return (self.items[seq] for seq in self.seqs)
 
-    def after(self, seq: Any, keep: Callable[[Any], bool], size: int) -> list[Any]:
+    def _span(self, span: Span | None) -> tuple[int, int]:
+        if span is None:
+            return 0, len(self.seqs)
+        return bisect_left(self.seqs, span[0]), bisect_right(self.seqs, span[1])
+
+    def after(self, seq: Any, keep: Callable[[Any], bool], size: int, span: Span | None = None) -> list[Any]:
         """Up to ``size`` kept items after ``seq`` (``None``: from the first), without copying the
-        rest of the list."""
+        rest of the list; only keys within ``span`` are looked at."""
         found = []
-        first = 0 if seq is None else bisect_right(self.seqs, seq)
-        for index in range(first, len(self.seqs)):
+        low, high = self._span(span)
+        first = low if seq is None else max(low, bisect_right(self.seqs, seq))
+        for index in range(first, high):
             item = self.items[self.seqs[index]]
             if keep(item):
                 found.append(item)
@@ -118,10 +128,11 @@ class Ordered:
                     break
         return found
 
-    def before(self, seq: Any, keep: Callable[[Any], bool], size: int) -> list[Any]:
+    def before(self, seq: Any, keep: Callable[[Any], bool], size: int, span: Span | None = None) -> list[Any]:
         """Up to ``size`` kept items before ``seq``, in list order."""
         found = []
-        for index in range(bisect_left(self.seqs, seq) - 1, -1, -1):
+        low, high = self._span(span)
+        for index in range(min(high, bisect_left(self.seqs, seq)) - 1, low - 1, -1):
             item = self.items[self.seqs[index]]
             if keep(item):
                 found.append(item)
@@ -301,23 +312,24 @@ class Store:
         size: int,
         token: str | None,
         keep: Callable[[Any], bool] = lambda _: True,
+        span: Span | None = None,
     ) -> Page | None:
         """``None`` when the token does not decode."""
         with self.lock:
             if ordered is None:
                 return Page([], None, None) if token is None else None
             if token is None:
-                after = ordered.after(None, keep, size + 1)
+                after = ordered.after(None, keep, size + 1, span)
                 items, more, earlier = after[:size], len(after) > size, False
             else:
                 seq = ordered.tokens.get(token[2:]) if token[:2] in ("PA", "PB") else None
                 if seq is None:
                     return None
                 if token.startswith("PA"):
-                    after = ordered.after(seq, keep, size + 1)
+                    after = ordered.after(seq, keep, size + 1, span)
                     items, more, earlier = after[:size], len(after) > size, True
                 else:
-                    before = ordered.before(seq, keep, size + 1)
+                    before = ordered.before(seq, keep, size + 1, span)
                     items, more, earlier = before[-size:], True, len(before) > size
             return Page(
                 items,

@@ -56,6 +56,18 @@ def _instant(value: str) -> tuple[datetime, bool]:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), False
 
 
+@functools.lru_cache(maxsize=1024)
+def _window(value: str, op: str) -> tuple[float, float]:
+    """The whole seconds ``[low, high]`` a filter keeps (an item shows, and is compared by, the whole
+    second it happened in): parsed once per value, not once per item."""
+    bound, whole_day = _instant(value)
+    start = bound.timestamp()
+    last = start + 86399 if whole_day else start
+    low = -math.inf if op == "<" else (start if whole_day else math.ceil(start))
+    high = math.inf if op == ">" else (last if whole_day else math.floor(last))
+    return low, high
+
+
 def when(read: Callable[[Any], float | None], op: str) -> Callable[[Any, str], bool]:
     """``Name`` (that day, or that instant), ``Name<`` (on or before), ``Name>`` (on or after)."""
 
@@ -63,21 +75,27 @@ def when(read: Callable[[Any], float | None], op: str) -> Callable[[Any, str], b
         at = read(item)
         if at is None:
             return False
-        bound, whole_day = _instant(value)
-        stamp = datetime.fromtimestamp(math.floor(at), UTC)  # the whole second the item shows
-        if whole_day:
-            return _compare(op, stamp.date().toordinal(), bound.date().toordinal())
-        return _compare(op, stamp.timestamp(), bound.timestamp())
+        low, high = _window(value, op)
+        return low <= math.floor(at) <= high
 
     return test
 
 
-def _compare(op: str, left: float, right: float) -> bool:
-    if op == "<":
-        return left <= right
-    if op == ">":
-        return left >= right
-    return left == right
+def newest_first(name: str) -> Callable[[list[tuple[str, str]]], tuple[Any, Any] | None]:
+    """The keys a ``name`` filter can keep in a list keyed ``(-created, -seq)`` (newest first) by the
+    date it filters: a page of a date range looks at that range, not at the list before it."""
+
+    def span(given: list[tuple[str, str]]) -> tuple[Any, Any] | None:
+        low, high = -math.inf, math.inf
+        for key, value in given:
+            if key.rstrip("<>") == name:
+                found = _window(value, key[len(name) :] or "=")
+                low, high = max(low, found[0]), min(high, found[1])
+        if (low, high) == (-math.inf, math.inf):
+            return None
+        return (-(high + 1), -math.inf), (-low, math.inf)
+
+    return span
 
 
 def dated(name: str, read: Callable[[Any], float | None]) -> dict[str, Callable[[Any, str], bool]]:
@@ -215,6 +233,7 @@ class ConferencesBehaviour:
             **dated("DateCreated", lambda c: c.created),
             **dated("DateUpdated", lambda c: c.updated),
         }
+        self.span = newest_first("DateCreated")
 
     def refresh(self) -> None:
         self.voice.refresh()

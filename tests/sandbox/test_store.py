@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway.phone import pretty
 from gateway.sandbox.store import Store
 from tests.conftest import ACCOUNT, TOKEN
@@ -36,3 +38,35 @@ def test_pages_follow_tokens_both_ways_with_a_filter() -> None:
     assert page.previous_token is not None
     back = store.page(ordered, 500, page.previous_token, odd)
     assert back is not None and back.items == seen[-500 - len(page.items) : -len(page.items)]
+
+
+def test_a_span_narrows_what_is_looked_at_both_ways_and_keeps_every_kept_item() -> None:
+    store = Store({ACCOUNT: TOKEN})
+    store.seed_caller_ids(ACCOUNT, 2500)
+    ordered = store.caller_ids[ACCOUNT]
+    looked: list[int] = []
+
+    def even(item: Any) -> bool:
+        looked.append(item.seq)
+        return item.seq % 2 == 0
+
+    span = (700, 1900)
+    expected = [item.seq for item in ordered.values() if 700 <= item.seq <= 1900 and item.seq % 2 == 0]
+    seen: list[int] = []
+    token = None
+    while True:
+        page = store.page(ordered, 100, token, even, span)
+        assert page is not None
+        seen += [item.seq for item in page.items]
+        if page.next_token is None:
+            break
+        token = page.next_token
+    assert seen == expected and min(looked) >= 700 and max(looked) <= 1900
+    last = store.page(ordered, 100, token, even, span)
+    assert last is not None and last.previous_token is not None
+    first_shown = expected.index(last.items[0].seq)
+    looked.clear()
+    earlier = store.page(ordered, 100, last.previous_token, even, span)
+    assert earlier is not None
+    assert [item.seq for item in earlier.items] == expected[max(0, first_shown - 100) : first_shown]
+    assert min(looked) >= 700

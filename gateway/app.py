@@ -23,7 +23,7 @@ from . import observability as obs
 from .cache import create_store
 from .compression import compressed
 from .document import Problem
-from .errors import GatewayError, MethodNotAllowed, NotFound
+from .errors import GatewayError, MethodNotAllowed, NotFound, ServiceUnavailable, Unauthorized
 from .har import HarWriter, RecordMiddleware
 from .middleware import ExchangeMiddleware, LimitMiddleware, Message, Receive, Scope, Send, header
 from .resources import LEGACY_PREFIX
@@ -36,12 +36,22 @@ from .views import Lists
 
 T = TypeVar("T")
 log = logging.getLogger("gateway.app")
+CHALLENGE = (b"www-authenticate", b'Basic realm="Twilio API"')
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request was complete: nothing of it is acted on."""
 
 
 def declared(raw_path: str) -> bool:
     """Whether a legacy path belongs to a declared resource (suffix and slashes tolerated)."""
     below, _ = legacy.suffix(legacy.normalise_path(raw_path)[len(LEGACY_PREFIX) :].rstrip("/"))
     return resources.match(below) is not None
+
+
+def raw_path(scope: Scope) -> str:
+    """The path as the client sent it (percent-encoding kept)."""
+    return bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
 
 
 def sniff_format(path: str) -> str:
@@ -51,12 +61,19 @@ def sniff_format(path: str) -> str:
 
 
 async def send_bytes(
-    send: Send, status: int, body: bytes, content_type: str | None, extra: list[Any] | None = None
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: str | None,
+    extra: list[Any] | None = None,
+    *,
+    length: int | None = None,
 ) -> None:
+    """``length`` announces another body's size (HEAD, relayed: the size GET would have)."""
     headers: list[tuple[bytes, bytes]] = []
     if content_type is not None:
         headers.append((b"content-type", content_type.encode()))
-    headers.append((b"content-length", str(len(body)).encode()))
+    headers.append((b"content-length", str(len(body) if length is None else length).encode()))
     headers.extend(extra or ())
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -101,20 +118,33 @@ async def answer_error(exc: GatewayError, scope: Scope, send: Send) -> tuple[int
     extra: list[Any] = []
     if isinstance(exc, MethodNotAllowed) and exc.allowed:
         extra.append((b"allow", ", ".join(exc.allowed).encode()))
+    elif isinstance(exc, Unauthorized):
+        extra.append(CHALLENGE)
     await send_bytes(send, exc.status, body, content_type, extra)
     return exc.status, content_type, body
 
 
 async def read_body(receive: Receive) -> bytes:
+    """The whole body, or :class:`ClientDisconnected` if the client left before its last byte."""
     chunks: list[bytes] = []
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnected()
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
+
+
+def without_body(send: Send) -> Send:
+    """For HEAD: the answer GET would get (Content-Length included), without its body."""
+
+    async def head(message: Message) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            message = {**message, "body": b""}
+        await send(message)
+
+    return head
 
 
 class GatewayApp:
@@ -169,9 +199,12 @@ class GatewayApp:
             return
         if scope["type"] != "http":
             return
+        if scope["method"] == "HEAD":
+            send = without_body(send)
         path = legacy.normalise_path(scope["path"])
         try:
             if path.startswith(LEGACY_PREFIX + "/"):
+                legacy.check_segments(raw_path(scope))
                 await self._legacy(scope, receive, send)
             elif path in ("/healthz", "/readyz", "/metrics"):
                 await self._operational(path, send)
@@ -181,11 +214,32 @@ class GatewayApp:
             answer = await answer_error(exc, scope, send)
             if self.shadow is not None and self._shadowable(scope, path):
                 self._shadow(self.shadow, scope, answer)
+        except ClientDisconnected:
+            return
+        except asyncio.CancelledError:
+            await self._cancelled(scope, send)
         except Exception:
             # A bug: the client still gets a legacy 500 (never a stack trace); the log gets the trace.
             log.exception("unexpected error answering %s %s", scope["method"], path)
             with contextlib.suppress(RuntimeError):  # the response may have started already
                 await send_error(GatewayError("The gateway failed to answer this request"), scope, send)
+
+    async def _cancelled(self, scope: Scope, send: Send) -> None:
+        """The server cancels requests still running when ``--shutdown-timeout`` is over: each gets a
+        503 (if its answer had not started) and one log line, and the server no traceback."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        exchange = obs.CURRENT.get()
+        log.warning(
+            "answered 503: %s %s was still running when the shutdown timeout ran out",
+            scope["method"],
+            exchange.route if exchange else "unmatched",
+        )
+        with contextlib.suppress(RuntimeError):  # the answer may have started already
+            await send_error(
+                ServiceUnavailable("The gateway is shutting down; retry the request"), scope, send
+            )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         stack = contextlib.AsyncExitStack()
@@ -216,7 +270,7 @@ class GatewayApp:
             await self._forward(gateway, scope, body, send)
             return
         request = legacy.parse(
-            scope["method"],
+            "GET" if scope["method"] == "HEAD" else scope["method"],
             scope["path"],
             scope.get("query_string", b""),
             body,
@@ -266,8 +320,11 @@ class GatewayApp:
         """An undeclared legacy path, sent unchanged to the legacy provider: method, path, query,
         body (with its Content-Type) and credentials, nothing else."""
         obs.set_route("passthrough")
-        raw = bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        target = legacy.normalise_path(raw)  # '//2008-08-01' would otherwise name a host
+        # The same authentication (and, in sidecar mode, account binding) as the declared resources.
+        authorization, bound = gateway.authorize(header(scope, b"authorization"))
+        if bound is not None and legacy.account_of(legacy.normalise_path(scope["path"])) not in bound:
+            raise NotFound()
+        target = legacy.normalise_path(raw_path(scope))  # '//2008-08-01' would otherwise name a host
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
         headers = {}
         content_type = header(scope, b"content-type")
@@ -280,10 +337,21 @@ class GatewayApp:
             endpoint="passthrough",
             content=body or None,
             headers=headers,
-            authorization=header(scope, b"authorization"),
+            authorization=authorization,
         )
         reply = usable(reply)  # never a 1xx, 3xx or out-of-range status to a legacy client
-        await send_bytes(send, reply.status, reply.body, reply.headers.get("content-type"))
+        extra: list[Any] = []
+        if reply.status == 401:
+            extra.append(CHALLENGE)
+        length = reply.headers.get("content-length", "") if scope["method"] == "HEAD" else ""
+        await send_bytes(
+            send,
+            reply.status,
+            reply.body,
+            reply.headers.get("content-type"),
+            extra,
+            length=int(length) if length.isascii() and length.isdigit() and len(length) < 19 else None,
+        )
 
     async def _operational(self, path: str, send: Send) -> None:
         obs.set_route(path)
@@ -378,7 +446,7 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         elif isinstance(value, tuple) and all(isinstance(item, str) for item in value):
             text = ",".join(value)
         elif isinstance(value, tuple):
-            text = ",".join(f"{sid}:{token.get()}" for sid, token in value)
+            text = ",".join(f"{'+'.join(accounts)}:{token.get()}" for _, token, accounts in value)
         else:
             text = str(value)
         env[spec.env] = text

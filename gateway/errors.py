@@ -6,7 +6,8 @@
     │   ├── InvalidPhoneNumber        400     21401   a number does not parse or is impossible
     │   └── UnsupportedMediaType      415     —       a body that is not a form
     ├── Unauthorized                  401     20003   credentials missing or refused
-    ├── NotFound                      404     20404   unknown path, sid, or format suffix
+    ├── NotFound                      404     20404   unknown path, sid, or format suffix; sidecar: an
+    │                                                 account the credential is not bound to
     ├── MethodNotAllowed              405     20004   method not declared for the resource
     ├── PayloadTooLarge               413     —       body over the configured limit
     ├── UriTooLong                    414     —       URL over the configured limit

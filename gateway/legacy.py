@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from .errors import BadRequest, NotFound, UnsupportedMediaType
 from .resources import LEGACY_PREFIX, SUFFIXES
@@ -46,6 +46,24 @@ class LegacyRequest:
 
 def normalise_path(raw: str) -> str:
     return _SLASHES.sub("/", raw)
+
+
+def check_segments(raw_path: str) -> None:
+    """Refuse what a server or proxy further on could read as another path: ``.`` and ``..``
+    segments, plain or percent-encoded, and encoded slashes or backslashes inside a segment."""
+    for segment in raw_path.split("/"):
+        if "." in segment or "%" in segment or "\\" in segment:
+            decoded = unquote(segment)
+            if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+                raise BadRequest("The request path must not contain '.' or '..' segments or encoded slashes")
+
+
+def account_of(path: str) -> str | None:
+    """The AccountSid a legacy path addresses (``/2008-08-01/Accounts/{sid}[.fmt][/…]``), else ``None``."""
+    parts = path[len(LEGACY_PREFIX) :].split("/", 3)
+    if not path.startswith(LEGACY_PREFIX + "/") or len(parts) < 3 or parts[1] != "Accounts":
+        return None
+    return suffix(parts[2])[0] if len(parts) == 3 else parts[2]
 
 
 def suffix(path: str) -> tuple[str, str | None]:

@@ -45,7 +45,7 @@ class ExchangeMiddleware:
         request_id = given if given and _SAFE_ID.fullmatch(given) else obs.new_request_id()
         exchange = obs.Exchange(request_id)
         token = obs.CURRENT.set(exchange)
-        status = 500
+        status = 0
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -56,11 +56,15 @@ class ExchangeMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        answered = False
         try:
             await self.app(scope, receive, send_with_id)
+            answered = True
         finally:
             obs.CURRENT.reset(token)
-            self._finish(scope, exchange, status)
+            # No answer started: 499 (nginx's "client closed request") when the app returned, since
+            # it only does that for a client that left; 500 when it raised.
+            self._finish(scope, exchange, status or (499 if answered else 500))
 
     def _finish(self, scope: Scope, exchange: obs.Exchange, status: int) -> None:
         duration = time.perf_counter() - exchange.started

@@ -65,11 +65,19 @@ class Window:
         )
 
 
+MAX_DIGITS = 9
+"""``page`` and ``num`` above 999,999,999 are refused (and never reach ``int``, which refuses 4,300+
+digits with a ValueError)."""
+
+
 def _whole(name: str, raw: str) -> int:
-    text = raw.strip()
-    if not text.isdigit():
-        raise BadRequest(f"{name} must be a whole number of at least {0 if name != 'num' else 1}")
-    return int(text)
+    """ASCII digits only: ``str.isdigit`` also takes ``²`` and ``١٢``."""
+    text = raw.strip(" \t")
+    significant = text.lstrip("0")
+    if not (text.isascii() and text.isdigit()) or len(significant) > MAX_DIGITS:
+        least = 1 if name == "num" else 0
+        raise BadRequest(f"{name} must be a whole number from {least} to {10**MAX_DIGITS - 1}")
+    return int(significant or "0")
 
 
 def requested(params: dict[str, str]) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from typing import Any
 from . import fanout, paging, resources
 from . import observability as obs
 from .document import Document, Instance, Listing
-from .errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized
+from .errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized, UpstreamRestError
 from .legacy import LegacyRequest
 from .media import PASSED_BACK, MediaReply
 from .params import upstream_form, upstream_queries
@@ -59,8 +59,8 @@ class Call:
     operation: Operation
     path: dict[str, str]
     authorization: str | None
-    bound: str | None = None
-    """Sidecar mode: the account the client's credential names, the only one it may act for."""
+    bound: tuple[str, ...] | None = None
+    """Sidecar mode: the accounts the client's credential is bound to, the only ones it may act for."""
 
     @property
     def account(self) -> str:
@@ -109,39 +109,51 @@ class Gateway:
         operation = _by_suffix(resource, request, instance) or ops.get(request.method)
         if operation is None:
             reason = resource.withdrawn.get(request.method) if instance else None
-            raise MethodNotAllowed(request.method, tuple(ops), reason)
+            raise MethodNotAllowed(request.method, allowed(ops), reason)
         for name, value in path.items():
             if not resource.valid(name, value):
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
-        authorization = self.authorize(request.authorization)
-        bound = self.bound(request.authorization)
-        if bound is not None and path.get("AccountSid", bound) != bound:
-            raise NotFound()
+        authorization, bound = self.authorize(request.authorization)
+        if bound is not None:
+            self._within(resource, path.get("AccountSid"), bound)
         return Call(request, resource, operation, path, authorization, bound)
 
-    def bound(self, authorization: str | None) -> str | None:
-        """In sidecar mode, the (already authorized) client's account sid; ``None`` otherwise."""
-        presented = basic_credentials(authorization) if self._injected is not None else None
-        return presented[0] if presented is not None else None
+    def _within(self, resource: Resource, account: str | None, bound: tuple[str, ...]) -> None:
+        """Sidecar mode: the request stays within the accounts the client's credential is bound to
+        (404 otherwise, as for any account those credentials could not see). A path naming no account
+        is allowed where the answer is filtered to them (the account list); and an upstream path
+        without the account (Trunking v1) acts for the injected account itself, so only that one may
+        be named. (An API key sid does not say its account: then the ownership checks are left.)"""
+        if account is None and resource.account_of is not None:
+            return
+        if account not in bound:
+            raise NotFound()
+        upstream = resource.upstream_list + resource.upstream_instance
+        injected = self.settings.upstream_account_sid or ""
+        if "{AccountSid}" not in upstream and injected.startswith("AC") and account != injected:
+            raise NotFound()
 
-    def authorize(self, authorization: str | None) -> str:
-        """The Authorization value to send upstream (the client's own, or the injected one)."""
-        if self._injected is None:
-            if not authorization:
-                raise Unauthorized()
-            return authorization
+    def authorize(self, authorization: str | None) -> tuple[str, tuple[str, ...] | None]:
+        """The Authorization value to send upstream (the client's own, or the injected one), and in
+        sidecar mode the accounts the client's credential is bound to (``None`` otherwise).
+
+        With injected credentials the client's must be on the allow-list: every entry is compared, in
+        constant time. Only well-formed HTTP Basic credentials are ever sent upstream."""
         presented = basic_credentials(authorization)
-        if presented is None:
+        if presented is None or authorization is None:
             raise Unauthorized()
-        sid, token = presented
-        matched = False
-        for allowed_sid, allowed_token in self.settings.client_credentials:
-            same_sid = hmac.compare_digest(sid.encode(), allowed_sid.encode())
-            same_token = hmac.compare_digest(token.encode(), allowed_token.get().encode())
-            matched |= same_sid and same_token
-        if not matched:
+        if self._injected is None:
+            return authorization, None
+        sid, token = (part.encode() for part in presented)
+        bound: tuple[str, ...] = ()
+        for credential in self.settings.client_credentials:
+            same_sid = hmac.compare_digest(sid, credential.sid.encode())
+            same_token = hmac.compare_digest(token, credential.token.get().encode())
+            if same_sid and same_token:
+                bound = credential.accounts
+        if not bound:
             raise Unauthorized()
-        return self._injected
+        return self._injected, bound
 
     async def handle(self, request: LegacyRequest) -> Outcome:
         call = self.resolve(request)
@@ -173,11 +185,19 @@ class Gateway:
 
     async def _call(self, call: Call, method: str, target: str, **kwargs: Any) -> Any:
         """Send and decode: the JSON object, ``None`` for 204, or the mapped legacy error."""
-        return decode(await self._send(call, method, target, **kwargs))
+        return self._decode(call, target, await self._send(call, method, target, **kwargs))
+
+    def _decode(self, call: Call, target: str, reply: Reply) -> Any:
+        """:func:`decode`, with the upstream's errors speaking of the legacy resource: the client
+        never asked for a 2010 path."""
+        try:
+            return decode(reply)
+        except UpstreamRestError as exc:
+            raise legacy_error(exc, call, target) from None
 
     def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
         account_of = call.resource.account_of
-        if call.bound is not None and account_of is not None and item.get(account_of) != call.bound:
+        if call.bound is not None and account_of is not None and item.get(account_of) not in call.bound:
             return False
         return all(item.get(field) == call.path.get(name) for field, name in call.resource.owned_by)
 
@@ -283,7 +303,7 @@ class Gateway:
             path = call.resource.upstream_list if create else call.resource.upstream_instance
         target = path.format(**call.path)
         reply = await self._send(call, call.operation.upstream_method, target, form=form)
-        return await self._instance(call, decode(reply), reply.status)
+        return await self._instance(call, self._decode(call, target, reply), reply.status)
 
     async def listing(self, call: Call) -> Outcome:
         given = dict(call.request.params)
@@ -387,6 +407,26 @@ def _by_suffix(resource: Resource, request: LegacyRequest, instance: bool) -> Op
     if request.suffix is not None:
         raise NotFound(f"The requested format .{request.suffix} is not supported")
     return None
+
+
+def allowed(ops: Mapping[str, Operation]) -> tuple[str, ...]:
+    """The methods for an ``Allow`` header: HEAD wherever GET is."""
+    return tuple(name for method in ops for name in ((method, "HEAD") if method == "GET" else (method,)))
+
+
+def legacy_error(exc: UpstreamRestError, call: Call, target: str) -> UpstreamRestError:
+    """The upstream's error with its 2010 path replaced by the legacy one; a 404 says which legacy
+    resource was not found, in Twilio's words."""
+    legacy_uri = call.request.uri()
+    if exc.status == 404:
+        message = f"The requested resource {legacy_uri} was not found"
+    else:
+        upstream_path = target.split("?", 1)[0]
+        message = exc.message.replace(upstream_path, legacy_uri)
+        message = message.replace(upstream_path.removesuffix(".json"), legacy_uri)
+    if message == exc.message:
+        return exc
+    return UpstreamRestError(message, code=exc.code, status=exc.status, more_info=exc.more_info)
 
 
 def _request_id() -> str | None:

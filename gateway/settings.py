@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -143,14 +144,31 @@ def _secret(value: str) -> Secret | None:
     return Secret(value) if value else None
 
 
-def _credential_pairs(value: str) -> tuple[tuple[str, Secret], ...]:
-    pairs = []
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        sid, sep, token = item.partition(":")
-        if not sep or not sid.startswith("AC") or len(sid) != 34 or not token:
-            raise ValueError("must be a comma-separated list of AccountSid:AuthToken pairs")
-        pairs.append((sid, Secret(token)))
-    return tuple(pairs)
+class ClientCredential(NamedTuple):
+    """One allow-listed client credential and the accounts it may act for (its own sid first)."""
+
+    sid: str
+    token: Secret
+    accounts: tuple[str, ...]
+
+
+_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+CREDENTIALS_SYNTAX = "AccountSid[+SubaccountSid…]:AuthToken"
+
+
+def _credential_pairs(value: str) -> tuple[ClientCredential, ...]:
+    """``AC…:token`` or ``AC…+ACsub…+ACsub…:token``, comma-separated. The accounts go before the first
+    ``:``, where a sid cannot reach: the token after it is free text (it may hold ``:`` or ``+``)."""
+    items = [part.strip() for part in value.split(",")]
+    credentials = []
+    for position, item in enumerate(filter(None, items), 1):
+        accounts, sep, token = item.partition(":")
+        sids = tuple(accounts.split("+"))
+        if not sep or not token or not all(_ACCOUNT_SID.fullmatch(sid) for sid in sids):
+            # Never the value itself: it holds tokens.
+            raise ValueError(f"entry {position} is not {CREDENTIALS_SYNTAX} (entries are comma-separated)")
+        credentials.append(ClientCredential(sids[0], Secret(token), tuple(dict.fromkeys(sids))))
+    return tuple(credentials)
 
 
 def _cache_url(value: str) -> Secret | None:
@@ -183,6 +201,8 @@ class Spec:
     parse: Callable[[str], Any]
     default: str
     help: str
+    secret: bool = False
+    """Its value never appears in an error message."""
 
     @property
     def env(self) -> str:
@@ -292,12 +312,14 @@ SPECS: tuple[Spec, ...] = (
         "",
         "Sidecar mode: AccountSid (or API key sid) the gateway uses upstream instead of the client's.",
     ),
-    Spec("upstream_auth_token", _secret, "", "Sidecar mode: the matching secret."),
+    Spec("upstream_auth_token", _secret, "", "Sidecar mode: the matching secret.", secret=True),
     Spec(
         "client_credentials",
         _credential_pairs,
         "",
-        "Sidecar mode: AccountSid:AuthToken pairs clients must present (comma-separated).",
+        "Sidecar mode: the AccountSid:AuthToken pairs clients must present (comma-separated); "
+        "AC…+ACsub…:token also lets that credential act for the subaccounts listed.",
+        secret=True,
     ),
     Spec("readiness_timeout", _seconds, "2", "Upstream probe timeout for /readyz, seconds."),
     Spec("readiness_cache", _non_negative_seconds, "5", "Seconds a /readyz answer is reused."),
@@ -362,7 +384,7 @@ class Settings:
     otel: bool = False
     upstream_account_sid: str | None = None
     upstream_auth_token: Secret | None = None
-    client_credentials: tuple[tuple[str, Secret], ...] = field(default=())
+    client_credentials: tuple[ClientCredential, ...] = field(default=())
     readiness_timeout: float = 2.0
     readiness_cache: float = 5.0
     health_port: int | None = None
@@ -391,7 +413,8 @@ class Settings:
                 message = str(exc) if not str(exc).startswith("invalid literal") else "not a number"
                 if "could not convert" in message:
                     message = "not a number"
-                raise ConfigError(source, f"{raw!r} {message}") from None
+                shown = "(value hidden)" if spec.secret or "@" in raw else repr(raw)
+                raise ConfigError(source, f"{shown} {message}") from None
         settings = cls(**values)
         settings.check()
         return settings

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.app import create_app
+from gateway.settings import Settings
 from tests.conftest import (
     ACCOUNT,
     OTHER,
@@ -17,6 +19,7 @@ from tests.conftest import (
     elements,
     golden,
     parse_xml,
+    serving,
 )
 
 ORDER = ["Sid", "AccountSid", "FriendlyName", "PhoneNumber", "DateCreated", "DateUpdated"]
@@ -238,7 +241,7 @@ async def test_put_and_delete_on_the_list_are_405(
 ) -> None:
     response = await client.request(method, f"{PREFIX}/OutgoingCallerIds")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
     exc = parse_xml(response.content)[0]
     assert exc.findtext("Status") == "405"
     assert upstream.count() == 0
@@ -271,6 +274,71 @@ async def test_unknown_sid_carries_upstream_404(client: httpx.AsyncClient) -> No
     assert response.status_code == 404
     exc = parse_xml(response.content)[0]
     assert exc.findtext("Code") == "20404"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("suffix", ["", ".json"])
+async def test_not_found_names_the_legacy_resource_never_the_upstream_path(
+    client: httpx.AsyncClient, method: str, suffix: str
+) -> None:
+    path = f"{PREFIX}/OutgoingCallerIds/PN{'0' * 32}{suffix}"
+    response = await client.request(method, path, data={"FriendlyName": "x"} if method == "PUT" else None)
+    assert response.status_code == 404
+    if suffix:
+        message = response.json()["TwilioResponse"]["RestException"]["Message"]
+    else:
+        message = parse_xml(response.content)[0].findtext("Message")
+    assert message == f"The requested resource {path} was not found"
+    assert "2010-04-01" not in response.text
+
+
+async def test_other_upstream_errors_speak_of_the_legacy_path_too(store: Any) -> None:
+    upstream_path = f"/2010-04-01/Accounts/{ACCOUNT}/OutgoingCallerIds/PN{'0' * 32}.json"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        message = f"Resource {upstream_path} is locked"
+        return httpx.Response(409, json={"code": 20409, "message": message, "status": 409})
+
+    settings = Settings(upstream="http://api.test", trunking_upstream="http://api.test")
+    async with serving(create_app(settings, httpx.MockTransport(handler))) as legacy:
+        response = await legacy.get(f"{PREFIX}/OutgoingCallerIds/PN{'0' * 32}")
+    exc = parse_xml(response.content)[0]
+    assert (response.status_code, exc.findtext("Code")) == (409, "20409")
+    assert exc.findtext("Message") == f"Resource {PREFIX}/OutgoingCallerIds/PN{'0' * 32} is locked"
+
+
+BAD_WINDOWS = {
+    "superscript two": "num=%C2%B2",
+    "arabic-indic twelve": "num=%D9%A1%D9%A2",
+    "fullwidth one": "page=%EF%BC%91",
+    "4300 digits": "page=" + "9" * 4300,
+    "5000 digits": "num=" + "1" * 5000,
+    "exponent": "page=1e3",
+    "negative": "num=-1",
+    "a billion": "page=1000000000",
+    "zero": "num=0",
+}
+
+
+@pytest.mark.parametrize("query", BAD_WINDOWS.values(), ids=BAD_WINDOWS.keys())
+async def test_page_and_num_are_ascii_digits_only(
+    client: httpx.AsyncClient, upstream: CountingTransport, query: str
+) -> None:
+    response = await client.get(f"{PREFIX}/OutgoingCallerIds?{query}")
+    assert response.status_code == 400
+    assert parse_xml(response.content)[0].findtext("Code") == "20001"
+    assert upstream.count() == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["num=0012&page=" + "0" * 5000, "num= 12 ", "page=999999999&num=12"],
+    ids=["5000 zeros", "spaces", "largest page"],
+)
+async def test_page_and_num_leading_zeros_and_spaces(client: httpx.AsyncClient, query: str) -> None:
+    response = await client.get(f"{PREFIX}/OutgoingCallerIds?{query}")
+    assert response.status_code == 200
+    assert parse_xml(response.content)[0].get("pagesize") == "12"
 
 
 async def test_wrong_credentials_are_401_in_xml(make_client: Any) -> None:

@@ -94,3 +94,62 @@ def test_every_setting_has_a_flag_and_a_readme_row() -> None:
     for spec in SPECS:
         assert spec.flag in flags, spec.flag
         assert re.search(rf"\| `{spec.env}` \| `{re.escape(spec.flag)}`", readme), spec.env
+
+
+def test_subaccounts_are_listed_before_the_token_which_stays_free_text() -> None:
+    sub = "AC" + "3" * 32
+    settings = Settings.load({"GATEWAY_CLIENT_CREDENTIALS": f"{PAIR}, AC{'2' * 32}+{sub}:t:o+k|en"})
+    plain, parent = settings.client_credentials
+    assert (plain.sid, plain.token.get(), plain.accounts) == ("AC" + "1" * 32, "tok1", ("AC" + "1" * 32,))
+    assert (parent.sid, parent.token.get(), parent.accounts) == (
+        "AC" + "2" * 32,
+        "t:o+k|en",
+        ("AC" + "2" * 32, sub),
+    )
+    assert Settings.load(settings_to_env(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"{PAIR},nope",
+        f"{PAIR},AC{'2' * 32}",
+        f"{PAIR},AC{'2' * 32}:",
+        f"{PAIR},AC{'2' * 32}+:secret-two",
+        f"{PAIR},AC{'2' * 32}+ACnot-a-sid:secret-two",
+        f"{PAIR},PN{'2' * 32}:secret-two",
+    ],
+)
+def test_a_malformed_allow_list_never_prints_its_tokens(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.load({"GATEWAY_CLIENT_CREDENTIALS": value})
+    message = str(caught.value)
+    assert "tok1" not in message and "secret-two" not in message and "nope" not in message
+    assert "entry 2" in message and "GATEWAY_CLIENT_CREDENTIALS" in message
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GATEWAY_UPSTREAM": "https://user:hunter2@api.test"},
+        {"GATEWAY_LEGACY_UPSTREAM": "https://user:hunter2@legacy.test/path"},
+        {"GATEWAY_SHADOW_LEGACY_UPSTREAM": "http://hunter2@legacy.test"},
+    ],
+)
+def test_a_url_with_credentials_is_refused_without_printing_them(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(env)
+    assert "hunter2" not in str(caught.value)
+    assert "credentials" in str(caught.value)
+
+
+def test_secrets_stay_hidden_in_the_settings_repr() -> None:
+    settings = Settings.load(
+        {
+            "GATEWAY_UPSTREAM_ACCOUNT_SID": "AC" + "2" * 32,
+            "GATEWAY_UPSTREAM_AUTH_TOKEN": "supersecret",
+            "GATEWAY_CLIENT_CREDENTIALS": f"AC{'2' * 32}+AC{'3' * 32}:tok2",
+        }
+    )
+    text = repr(settings) + str(settings.client_credentials) + repr(settings.client_credentials[0])
+    assert "supersecret" not in text and "tok2" not in text

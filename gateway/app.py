@@ -23,7 +23,7 @@ from . import observability as obs
 from .cache import create_store
 from .compression import compressed
 from .document import Problem
-from .errors import GatewayError, MethodNotAllowed, NotFound, ServiceUnavailable, Unauthorized
+from .errors import BadRequest, GatewayError, MethodNotAllowed, NotFound, ServiceUnavailable, Unauthorized
 from .har import HarWriter, RecordMiddleware
 from .middleware import ExchangeMiddleware, LimitMiddleware, Message, Receive, Scope, Send, header
 from .resources import LEGACY_PREFIX
@@ -136,17 +136,6 @@ async def read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def without_body(send: Send) -> Send:
-    """For HEAD: the answer GET would get (Content-Length included), without its body."""
-
-    async def head(message: Message) -> None:
-        if message["type"] == "http.response.body" and message.get("body"):
-            message = {**message, "body": b""}
-        await send(message)
-
-    return head
-
-
 class GatewayApp:
     def __init__(
         self,
@@ -199,8 +188,6 @@ class GatewayApp:
             return
         if scope["type"] != "http":
             return
-        if scope["method"] == "HEAD":
-            send = without_body(send)
         path = legacy.normalise_path(scope["path"])
         try:
             if path.startswith(LEGACY_PREFIX + "/"):
@@ -330,6 +317,8 @@ class GatewayApp:
         content_type = header(scope, b"content-type")
         if content_type and body:
             headers["Content-Type"] = content_type
+        if not all(part.isascii() and part.isprintable() for part in (target, query, *headers.values())):
+            raise BadRequest("The request line or Content-Type holds characters that cannot be forwarded")
         reply = await gateway.upstream.send(
             "legacy",
             scope["method"],

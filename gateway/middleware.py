@@ -31,7 +31,7 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 class ExchangeMiddleware:
     """``X-Request-Id`` (honoured when safe, generated otherwise, echoed and forwarded upstream),
-    one structured access-log line and the request metrics per HTTP request."""
+    one structured access-log line and the request metrics per HTTP request; no body for HEAD."""
 
     def __init__(self, app: ASGIApp, *, log: bool = True) -> None:
         self.app = app
@@ -47,6 +47,8 @@ class ExchangeMiddleware:
         token = obs.CURRENT.set(exchange)
         status = 0
 
+        head = scope["method"] == "HEAD"
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -54,6 +56,8 @@ class ExchangeMiddleware:
                 headers = list(message.get("headers", ()))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
+            elif head and message.get("body"):  # HEAD: what GET would answer, Content-Length too, no body
+                message = {**message, "body": b""}
             await send(message)
 
         answered = False
@@ -118,8 +122,9 @@ class LimitMiddleware:
         if sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > self.max_headers:
             await self.respond(HeadersTooLarge(), scope, send)
             return
-        declared = header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        declared = header(scope, b"content-length") or ""
+        digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
+        if len(digits) > 18 or (digits and int(digits) > self.max_body):
             await self.respond(PayloadTooLarge(), scope, send)
             return
         seen = 0

@@ -78,7 +78,7 @@ def route_template(resource: Resource, instance: bool) -> str:
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
-    if not authorization or authorization[:6].lower() != "basic ":
+    if not authorization or authorization[:6].lower() != "basic " or not authorization.isascii():
         return None
     try:
         decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")

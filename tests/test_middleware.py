@@ -241,3 +241,33 @@ async def test_operational_endpoints_have_their_own_route_label(client: httpx.As
         labels.get("route") for name, labels, _ in metric_samples(text) if name == "gateway_requests_total"
     }
     assert {"/healthz", "/readyz", "/metrics"} <= routes
+
+
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [(b"\xb2", 200), (b"\xd9\xa1", 200), (b"9" * 5000, 413), (b"0" * 30 + b"7", 200), (b"2000000", 413)],
+    ids=["superscript two", "arabic-indic one", "5000 digits", "leading zeros", "over the limit"],
+)
+async def test_a_content_length_that_is_no_ascii_number_is_not_a_500(
+    gateway_app: Any, declared: bytes, status: int
+) -> None:
+    app = gateway_app
+    sent: list[dict[str, Any]] = []
+    auth = base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode())
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": f"{PREFIX}/OutgoingCallerIds",
+        "raw_path": f"{PREFIX}/OutgoingCallerIds".encode(),
+        "query_string": b"",
+        "headers": [(b"content-length", declared), (b"authorization", b"Basic " + auth)],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == status

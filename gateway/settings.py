@@ -152,7 +152,7 @@ class ClientCredential(NamedTuple):
     accounts: tuple[str, ...]
 
 
-_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+_ACCOUNT_SID = re.compile(r"AC[0-9A-Za-z]{32}")  # as loose as before: AC and 32 more
 CREDENTIALS_SYNTAX = "AccountSid[+SubaccountSid…]:AuthToken"
 
 

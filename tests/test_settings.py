@@ -109,6 +109,13 @@ def test_subaccounts_are_listed_before_the_token_which_stays_free_text() -> None
     assert Settings.load(settings_to_env(settings)) == settings
 
 
+def test_every_value_valid_before_subaccounts_keeps_its_meaning() -> None:
+    example = "ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:a-token-only-the-legacy-app-knows"  # deploy/kubernetes
+    (credential,) = Settings.load({"GATEWAY_CLIENT_CREDENTIALS": example}).client_credentials
+    assert (credential.sid, credential.accounts) == ("AC" + "x" * 32, ("AC" + "x" * 32,))
+    assert credential.token.get() == "a-token-only-the-legacy-app-knows"
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -271,3 +271,35 @@ async def test_a_content_length_that_is_no_ascii_number_is_not_a_500(
 
     await app(scope, receive, send)
     assert sent[0]["status"] == status
+
+
+async def test_a_client_that_left_mid_body_is_logged_499_and_nothing_is_sent(
+    gateway_app: Any, upstream: CountingTransport, captured: list[str]
+) -> None:
+    sent: list[dict[str, Any]] = []
+    messages = [
+        {"type": "http.request", "body": b"PhoneNumber=4158675309&Friendly", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"{PREFIX}/OutgoingCallerIds",
+        "raw_path": f"{PREFIX}/OutgoingCallerIds".encode(),
+        "query_string": b"",
+        "headers": [
+            (b"authorization", b"Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode())),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+        ],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await gateway_app(scope, receive, send)
+    assert sent == [] and upstream.count() == 0
+    (line,) = [json.loads(line) for line in captured if '"gateway.access"' in line]
+    assert line["status"] == 499

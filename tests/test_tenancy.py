@@ -207,3 +207,19 @@ async def test_passthrough_without_credentials_is_401(
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Basic realm="Twilio API"'
     assert seen == []
+
+
+async def test_trunking_acts_for_the_injected_account_only(seen: list[httpx.Request]) -> None:
+    """Trunking v1 has no account in its paths: with the master's credentials it reaches the master's
+    trunks, so a subaccount's client must not get there through its own legacy path."""
+    sidecar = sidecar_app(f"{TENANT}:tenant-token, {MASTER}+{TENANT}:parent", seen)
+    trunk = f"Trunks/TK{'1' * 32}/PhoneNumbers"
+    async with sidecar((TENANT, "tenant-token")) as client:
+        created = await client.post(f"/2008-08-01/Accounts/{TENANT}/{trunk}", data={"PhoneNumberSid": CALLER})
+        listed = await client.get(f"/2008-08-01/Accounts/{TENANT}/{trunk}")
+    assert (created.status_code, listed.status_code) == (404, 404)
+    assert seen == []
+    async with sidecar((MASTER, "parent")) as client:
+        assert (await client.get(f"/2008-08-01/Accounts/{MASTER}/{trunk}")).status_code == 200
+        assert (await client.get(f"/2008-08-01/Accounts/{TENANT}/{trunk}")).status_code == 404
+    assert [request.url.path for request in seen] == [f"/v1/{trunk}"]

@@ -172,13 +172,13 @@ async def asgi_get(app: Any, raw_path: bytes) -> tuple[int, dict[bytes, bytes], 
 @pytest.mark.parametrize(
     "raw",
     [
-        f"{PREFIX}/../ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Calls",
-        f"{PREFIX}/%2e%2e/ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Calls",
-        f"{PREFIX}/%2E./ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Calls",
-        f"{PREFIX}/./Calls",
-        f"{PREFIX}/Calls/..",
-        f"{PREFIX}%2F..%2FACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Calls",
-        f"{PREFIX}/Calls%5c..%5cx",
+        f"{PREFIX}/../ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Queues",
+        f"{PREFIX}/%2e%2e/ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Queues",
+        f"{PREFIX}/%2E./ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Queues",
+        f"{PREFIX}/./Queues",
+        f"{PREFIX}/Queues/..",
+        f"{PREFIX}%2F..%2FACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/Queues",
+        f"{PREFIX}/Queues%5c..%5cx",
         f"{PREFIX}/OutgoingCallerIds/../OutgoingCallerIds",
     ],
 )
@@ -196,9 +196,9 @@ async def test_dots_inside_a_segment_are_fine(
     passthrough: httpx.AsyncClient, seen: list[httpx.Request]
 ) -> None:
     app = passthrough._transport.app  # type: ignore[attr-defined]
-    status, _, _ = await asgi_get(app, f"{PREFIX}/Calls/a..b.csv".encode())
+    status, _, _ = await asgi_get(app, f"{PREFIX}/Queues/a..b.csv".encode())
     assert status == 201
-    assert seen[0].url.raw_path == f"{PREFIX}/Calls/a..b.csv".encode()
+    assert seen[0].url.raw_path == f"{PREFIX}/Queues/a..b.csv".encode()
 
 
 async def test_head_is_forwarded_as_head_with_the_providers_length(seen: list[httpx.Request]) -> None:
@@ -208,7 +208,7 @@ async def test_head_is_forwarded_as_head_with_the_providers_length(seen: list[ht
 
     settings = Settings(upstream="http://api.test", trunking_upstream="http://t.test", legacy_upstream=LEGACY)
     async with serving(create_app(settings, httpx.MockTransport(handler))) as client:
-        response = await client.head(f"{PREFIX}/Calls")
+        response = await client.head(f"{PREFIX}/Queues")
     assert (response.status_code, response.content) == (200, b"")
     assert response.headers["content-length"] == "42"
     assert seen[0].method == "HEAD"

@@ -23,6 +23,7 @@ MASTER_TOKEN = "master-token-0123456789abcdef0000"
 TENANT = "AC" + "1" * 32
 SUB = "AC" + "2" * 32
 STRANGER = "AC" + "3" * 32
+EVERY_ACCOUNT = (MASTER, TENANT, SUB, STRANGER)
 CALLER = "PN" + "a" * 32
 LEGACY = "http://legacy.test"
 
@@ -37,6 +38,9 @@ def twilio_like(seen: list[httpx.Request]) -> Callable[[httpx.Request], httpx.Re
             return httpx.Response(401, json={"code": 20003, "message": "Authenticate", "status": 401})
         if request.url.host == "legacy.test":
             return httpx.Response(200, content=b"<TwilioResponse/>", headers={"Content-Type": "text/xml"})
+        if request.url.path == "/2010-04-01/Accounts.json":  # the master and every subaccount
+            accounts = [{"sid": sid, "friendly_name": sid, "status": "active"} for sid in EVERY_ACCOUNT]
+            return httpx.Response(200, json={"accounts": accounts, "next_page_uri": None})
         account = re.search(r"/Accounts/(AC\w{32})/", request.url.path)
         if account is None:  # Trunking: the trunks of the credentials' own account
             return httpx.Response(200, json={"phone_numbers": [], "meta": {"next_page_url": None}})
@@ -125,6 +129,8 @@ async def test_another_account_is_404_and_never_reaches_the_upstream(
         ("DELETE", caller(STRANGER)),
         ("PUT", caller(STRANGER)),
         ("GET", f"/2008-08-01/Accounts/{STRANGER}/Trunks/TK{'1' * 32}/PhoneNumbers"),
+        ("POST", f"/2008-08-01/Accounts/{STRANGER}/Calls"),
+        ("GET", f"/2008-08-01/Accounts/{STRANGER}/Conferences"),
     ],
 )
 async def test_no_operation_crosses_the_boundary(
@@ -132,7 +138,17 @@ async def test_no_operation_crosses_the_boundary(
 ) -> None:
     async with sidecar((TENANT, "tenant:token+x")) as client:
         response = await client.request(
-            method, path, data={"PhoneNumber": "4158675309", "FriendlyName": "x"} if method != "GET" else None
+            method,
+            path,
+            data={
+                "PhoneNumber": "4158675309",
+                "FriendlyName": "x",
+                "Caller": "4158675309",
+                "Called": "4155551212",
+                "Url": "http://x.test/",
+            }
+            if method != "GET"
+            else None,
         )
     assert response.status_code == 404
     assert seen == []
@@ -148,6 +164,14 @@ async def test_subaccounts_listed_with_the_credential(seen: list[httpx.Request])
     assert (await get(sidecar, (SUB, "sub-token"), caller(STRANGER))).status_code == 404
 
 
+async def test_the_account_list_shows_the_bound_accounts_alone(seen: list[httpx.Request]) -> None:
+    sidecar = sidecar_app(f"{TENANT}:tenant-token, {STRANGER}+{SUB}:parent", seen)
+    for auth, expected in (((TENANT, "tenant-token"), [TENANT]), ((STRANGER, "parent"), [SUB, STRANGER])):
+        listing = parse_xml((await get(sidecar, auth, "/2008-08-01/Accounts")).content)[0]
+        assert [item.findtext("Sid") for item in listing] == expected
+        assert listing.get("total") == str(len(expected))
+
+
 async def test_a_token_for_another_entry_is_refused(sidecar: Any) -> None:
     response = await get(sidecar, (TENANT, "sub-token"), caller(TENANT))
     assert response.status_code == 401
@@ -156,14 +180,13 @@ async def test_a_token_for_another_entry_is_refused(sidecar: Any) -> None:
 @pytest.mark.parametrize(
     ("path", "status"),
     [
-        (f"/2008-08-01/Accounts/{TENANT}/Calls", 200),
-        (f"/2008-08-01/Accounts/{TENANT}.json", 200),
-        (f"/2008-08-01/Accounts/{STRANGER}/Calls", 404),
-        (f"/2008-08-01/Accounts/{TENANT.lower()}/Calls", 404),
-        (f"/2008-08-01/Accounts/{STRANGER}.json", 404),
-        ("/2008-08-01/Accounts", 404),
-        ("/2008-08-01/Accounts.xml", 404),
+        (f"/2008-08-01/Accounts/{TENANT}/Queues", 200),
+        (f"/2008-08-01/Accounts/{TENANT}/Queues.json", 200),
+        (f"/2008-08-01/Accounts/{STRANGER}/Queues", 404),
+        (f"/2008-08-01/Accounts/{TENANT.lower()}/Queues", 404),
+        (f"/2008-08-01/Accounts/{STRANGER}/Queues.json", 404),
         ("/2008-08-01/AvailablePhoneNumbers", 404),
+        ("/2008-08-01/Queues", 404),
     ],
 )
 async def test_passthrough_is_bound_too(
@@ -182,7 +205,7 @@ async def test_passthrough_is_bound_too(
 async def test_passthrough_authenticates(
     sidecar: Any, seen: list[httpx.Request], auth: tuple[str, str] | None
 ) -> None:
-    response = await get(sidecar, auth, f"/2008-08-01/Accounts/{TENANT}/Calls")  # type: ignore[arg-type]
+    response = await get(sidecar, auth, f"/2008-08-01/Accounts/{TENANT}/Queues")  # type: ignore[arg-type]
     assert response.status_code == 401
     assert parse_xml(response.content)[0].findtext("Code") == "20003"
     assert seen == []
@@ -203,7 +226,7 @@ async def test_passthrough_without_credentials_is_401(
     plain_passthrough: Any, seen: list[httpx.Request]
 ) -> None:
     async with plain_passthrough(None) as client:
-        response = await client.get(f"/2008-08-01/Accounts/{TENANT}/Calls")
+        response = await client.get(f"/2008-08-01/Accounts/{TENANT}/Queues")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Basic realm="Twilio API"'
     assert seen == []

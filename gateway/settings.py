@@ -419,6 +419,16 @@ class Settings:
         settings.check()
         return settings
 
+    def __post_init__(self) -> None:
+        # (sid, token) pairs, as Settings took before subaccounts, bind to their own account.
+        credentials = tuple(
+            entry
+            if isinstance(entry, ClientCredential)
+            else ClientCredential(entry[0], entry[1], (entry[0],))
+            for entry in self.client_credentials
+        )
+        object.__setattr__(self, "client_credentials", credentials)
+
     def check(self) -> None:
         if bool(self.upstream_account_sid) != bool(self.upstream_auth_token):
             raise ConfigError(

@@ -160,3 +160,10 @@ def test_secrets_stay_hidden_in_the_settings_repr() -> None:
     )
     text = repr(settings) + str(settings.client_credentials) + repr(settings.client_credentials[0])
     assert "supersecret" not in text and "tok2" not in text
+
+
+def test_plain_pairs_given_to_settings_bind_to_their_own_account() -> None:
+    settings = Settings(client_credentials=(("AC" + "1" * 32, Secret("tok1")),))  # type: ignore[arg-type]
+    (credential,) = settings.client_credentials
+    assert credential == ("AC" + "1" * 32, Secret("tok1"), ("AC" + "1" * 32,))
+    assert settings == Settings.load({"GATEWAY_CLIENT_CREDENTIALS": PAIR})

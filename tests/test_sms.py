@@ -215,7 +215,7 @@ async def test_an_instance_takes_only_get(client: httpx.AsyncClient, messaging: 
     message = messaging.add_message(ACCOUNT, "+14158675309", OURS, "x", "outbound-api")
     response = await client.request(method, f"{PREFIX}/SMS/Messages/{message.sid}")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 STATUSES = {

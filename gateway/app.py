@@ -66,14 +66,11 @@ async def send_bytes(
     body: bytes,
     content_type: str | None,
     extra: list[Any] | None = None,
-    *,
-    length: int | None = None,
 ) -> None:
-    """``length`` announces another body's size (HEAD, relayed: the size GET would have)."""
     headers: list[tuple[bytes, bytes]] = []
     if content_type is not None:
         headers.append((b"content-type", content_type.encode()))
-    headers.append((b"content-length", str(len(body) if length is None else length).encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
     headers.extend(extra or ())
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -332,15 +329,13 @@ class GatewayApp:
         extra: list[Any] = []
         if reply.status == 401:
             extra.append(CHALLENGE)
-        length = reply.headers.get("content-length", "") if scope["method"] == "HEAD" else ""
-        await send_bytes(
-            send,
-            reply.status,
-            reply.body,
-            reply.headers.get("content-type"),
-            extra,
-            length=int(length) if length.isascii() and length.isdigit() and len(length) < 19 else None,
-        )
+        if scope["method"] == "HEAD":  # the provider's length is not relayed: announce none, not 0
+            kind = reply.headers.get("content-type")
+            headers_out = [*([(b"content-type", kind.encode())] if kind else []), *extra]
+            await send({"type": "http.response.start", "status": reply.status, "headers": headers_out})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send_bytes(send, reply.status, reply.body, reply.headers.get("content-type"), extra)
 
     async def _operational(self, path: str, send: Send) -> None:
         obs.set_route(path)
@@ -385,8 +380,15 @@ async def until_disconnected(receive: Receive, work: Awaitable[T]) -> T | None:
             await task
         return None
     finally:
-        watcher.cancel()
-        task.cancel()
+        for pending in (watcher, task):
+            pending.cancel()
+            # Cancelled with the request (shutdown): what it ends with is not anyone's answer.
+            pending.add_done_callback(_forget)
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _disconnect(message: Message) -> bool:

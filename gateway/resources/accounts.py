@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Field, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
+from .model import FETCH, LIST_ONLY, Field, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
 
 ACCOUNT_STATUS = ValueMap(
     "account_status",
@@ -47,7 +47,7 @@ ACCOUNTS = Resource(
     sid_prefix="AC",
     account_of="sid",
     filters=(Param("FriendlyName"), Param("Status", values=ACCOUNT_STATUS)),
-    list_ops=ops({"GET": Operation("list", "GET")}),
+    list_ops=LIST_ONLY,
     instance_ops=ops({}),
 )
 """The list: the account the credentials name and its subaccounts."""
@@ -61,7 +61,7 @@ THE_ACCOUNT = Resource(
     upstream_list="/2010-04-01/Accounts/{AccountSid}.json",
     upstream_instance="/2010-04-01/Accounts/{AccountSid}.json",
     paging=Paging("flat", "accounts"),
-    list_ops=ops({"GET": Operation("fetch", "GET"), "POST": _UPDATE, "PUT": _UPDATE}),
+    list_ops=ops({"GET": FETCH, "POST": _UPDATE, "PUT": _UPDATE}),
     instance_ops=ops({}),
 )
 """One account, at the path every other resource hangs from: its ``{AccountSid}`` is the account

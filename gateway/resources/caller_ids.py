@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Operation, Paging, Param, Resource, Shape, field_, ops
+from .model import DELETE, FETCH, LIST, Operation, Paging, Param, Resource, Shape, field_, ops
 
 OUTGOING_CALLER_ID = Shape(
     "OutgoingCallerId",
@@ -40,7 +40,7 @@ OUTGOING_CALLER_IDS = Resource(
     filters=(Param("PhoneNumber", phone=True), Param("FriendlyName")),
     list_ops=ops(
         {
-            "GET": Operation("list", "GET"),
+            "GET": LIST,
             "POST": Operation(
                 "create",
                 "POST",
@@ -56,10 +56,10 @@ OUTGOING_CALLER_IDS = Resource(
     ),
     instance_ops=ops(
         {
-            "GET": Operation("fetch", "GET"),
+            "GET": FETCH,
             "POST": _RENAME,
             "PUT": _RENAME,
-            "DELETE": Operation("delete", "DELETE", writes=True),
+            "DELETE": DELETE,
         }
     ),
 )

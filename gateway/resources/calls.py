@@ -3,7 +3,23 @@ call, and the call's Segments (its Dial legs: 2010 child calls)."""
 
 from __future__ import annotations
 
-from .model import Embed, Field, Operation, Order, Paging, Param, Resource, Shape, ValueMap, field_, ops
+from .model import (
+    FETCH,
+    FETCH_ONLY,
+    LIST,
+    LIST_ONLY,
+    Embed,
+    Field,
+    Operation,
+    Order,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    ValueMap,
+    field_,
+    ops,
+)
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -101,8 +117,8 @@ CALLS = Resource(
     skip_if=("parent_call_sid",),
     embed=PARENT,
     order=ORDER,
-    list_ops=ops({"GET": Operation("list", "GET"), "POST": MAKE_CALL}),
-    instance_ops=ops({"GET": Operation("fetch", "GET"), "POST": REDIRECT}),
+    list_ops=ops({"GET": LIST, "POST": MAKE_CALL}),
+    instance_ops=ops({"GET": FETCH, "POST": REDIRECT}),
 )
 """The list shows calls (2008: one record per call); their Dial legs are under Segments."""
 
@@ -120,6 +136,6 @@ SEGMENTS = Resource(
     owned_by=(("parent_call_sid", "CallSid"),),
     embed=PARENT,
     order=ORDER,
-    list_ops=ops({"GET": Operation("list", "GET")}),
-    instance_ops=ops({"GET": Operation("fetch", "GET")}),
+    list_ops=LIST_ONLY,
+    instance_ops=FETCH_ONLY,
 )

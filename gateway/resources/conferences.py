@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from .model import (
     BOOL_DIGIT,
+    DELETE,
+    FETCH,
+    FETCH_ONLY,
     LENIENT_BOOL,
+    LIST_ONLY,
     DatePartition,
     Field,
     Operation,
@@ -66,8 +70,8 @@ CONFERENCES = Resource(
         Param("DateUpdated", compare=("=", ">=", "<="), date=True),
     ),
     order=Order("DateCreated"),
-    list_ops=ops({"GET": Operation("list", "GET")}),
-    instance_ops=ops({"GET": Operation("fetch", "GET")}),
+    list_ops=LIST_ONLY,
+    instance_ops=FETCH_ONLY,
 )
 
 PARTICIPANTS = Resource(
@@ -82,12 +86,12 @@ PARTICIPANTS = Resource(
     paging=Paging("flat", "participants"),
     sid_prefix="CA",
     filters=(Param("Muted", values=LENIENT_BOOL),),
-    list_ops=ops({"GET": Operation("list", "GET")}),
+    list_ops=LIST_ONLY,
     instance_ops=ops(
         {
-            "GET": Operation("fetch", "GET"),
+            "GET": FETCH,
             "POST": Operation("update", "POST", (Param("Muted", values=LENIENT_BOOL),), writes=True),
-            "DELETE": Operation("delete", "DELETE", writes=True),
+            "DELETE": DELETE,
         }
     ),
 )

@@ -11,7 +11,7 @@ POST, which the upstream client never retries (:mod:`gateway.upstream`).
 
 from __future__ import annotations
 
-from .model import Operation, Paging, Param, Resource, Shape, field_, ops
+from .model import DELETE, FETCH, LIST, Operation, Paging, Param, Resource, Shape, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers"
 NO_NUMBER = 21452
@@ -78,7 +78,7 @@ def _buy(kind: str, codes: str, params: tuple[Param, ...], shape: Shape | None =
 
 
 _FILTERS = (Param("PhoneNumber", phone=True), Param("FriendlyName"))
-_LIST = Operation("list", "GET")
+_LIST = LIST
 
 
 def _numbers(name: str, path: str, buy: Operation | None, aliases: tuple[str, ...] = ()) -> Resource:
@@ -98,10 +98,10 @@ def _numbers(name: str, path: str, buy: Operation | None, aliases: tuple[str, ..
             {}
             if buy is not None
             else {
-                "GET": Operation("fetch", "GET"),
+                "GET": FETCH,
                 "POST": _UPDATE,
                 "PUT": _UPDATE,
-                "DELETE": Operation("delete", "DELETE", writes=True),
+                "DELETE": DELETE,
             }
         ),
     )

@@ -284,6 +284,15 @@ def ops(table: Mapping[str, Operation]) -> Mapping[str, Operation]:
     return MappingProxyType(dict(table))
 
 
+LIST = Operation("list", "GET")
+FETCH = Operation("fetch", "GET")
+DELETE = Operation("delete", "DELETE", writes=True)
+LIST_ONLY = ops({"GET": LIST})
+"""A list that 2008 only reads."""
+FETCH_ONLY = ops({"GET": FETCH})
+"""An instance that 2008 only reads."""
+
+
 BOOL_DIGIT = ValueMap("bool_digit", {"true": "1", "false": "0"})
 """2010 booleans as the 2008 ``1``/``0`` (StartConferenceOnEnter)."""
 LENIENT_BOOL = ValueMap(

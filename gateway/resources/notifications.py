@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from .model import DatePartition, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
+from .model import (
+    LIST_ONLY,
+    DatePartition,
+    Operation,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    ValueMap,
+    field_,
+    ops,
+)
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -50,7 +61,6 @@ _FILTERS = (
     Param("Log", values=LOG_LEVEL),
     Param("MessageDate", compare=("=", ">=", "<="), date=True),
 )
-_LIST = ops({"GET": Operation("list", "GET")})
 _INSTANCE = ops({"GET": Operation("fetch", "GET", shape=NOTIFICATION_INSTANCE)})
 _NO_DELETE = MappingProxyType(
     {"DELETE": "Notifications can no longer be deleted: the 2010-04-01 API keeps its log read-only"}
@@ -67,7 +77,7 @@ NOTIFICATIONS = Resource(
     paging=Paging("flat", "notifications", DatePartition("MessageDate", "message_date", unit="day")),
     sid_prefix="NO",
     filters=_FILTERS,
-    list_ops=_LIST,
+    list_ops=LIST_ONLY,
     instance_ops=_INSTANCE,
     withdrawn=_NO_DELETE,
 )
@@ -83,7 +93,7 @@ CALL_NOTIFICATIONS = Resource(
     paging=Paging("flat", "notifications"),
     sid_prefix="NO",
     filters=_FILTERS,
-    list_ops=_LIST,
+    list_ops=LIST_ONLY,
     instance_ops=_INSTANCE,
     withdrawn=_NO_DELETE,
 )

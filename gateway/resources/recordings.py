@@ -10,7 +10,19 @@ media URLs (``/Recordings/{Sid}.wav``, ``.mp3``), never held whole (:mod:`gatewa
 
 from __future__ import annotations
 
-from .model import DatePartition, Operation, Paging, Param, Resource, Shape, field_, ops
+from .model import (
+    DELETE,
+    FETCH,
+    LIST_ONLY,
+    DatePartition,
+    Operation,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    field_,
+    ops,
+)
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -34,7 +46,7 @@ MP3 = Operation(
 )
 AUDIO = ops({"": WAV, "wav": WAV, "mp3": MP3})
 
-_INSTANCE = ops({"GET": Operation("fetch", "GET"), "DELETE": Operation("delete", "DELETE", writes=True)})
+_INSTANCE = ops({"GET": FETCH, "DELETE": DELETE})
 _CREATED = (Param("DateCreated", compare=("=", ">=", "<="), date=True),)
 
 RECORDINGS = Resource(
@@ -48,7 +60,7 @@ RECORDINGS = Resource(
     paging=Paging("flat", "recordings", DatePartition("DateCreated", "date_created")),
     sid_prefix="RE",
     filters=(Param("CallSid"), *_CREATED),
-    list_ops=ops({"GET": Operation("list", "GET")}),
+    list_ops=LIST_ONLY,
     instance_ops=_INSTANCE,
     suffix_ops=AUDIO,
 )
@@ -64,7 +76,7 @@ CALL_RECORDINGS = Resource(
     paging=Paging("flat", "recordings"),
     sid_prefix="RE",
     filters=_CREATED,
-    list_ops=ops({"GET": Operation("list", "GET")}),
+    list_ops=LIST_ONLY,
     instance_ops=_INSTANCE,
 )
 """A call's recording is its ``<Recording>`` here (checked against the call by 2010's call-scoped path);

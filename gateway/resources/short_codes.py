@@ -3,7 +3,7 @@ short code, and updating it → 2010 ``SMS/ShortCodes``, whose filters take the 
 
 from __future__ import annotations
 
-from .model import Operation, Paging, Param, Resource, Shape, field_, ops
+from .model import FETCH, LIST_ONLY, Operation, Paging, Param, Resource, Shape, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -49,6 +49,6 @@ SHORT_CODES = Resource(
     paging=Paging("flat", "short_codes"),
     sid_prefix="SC",
     filters=(Param("ShortCode"), Param("FriendlyName")),
-    list_ops=ops({"GET": Operation("list", "GET")}),
-    instance_ops=ops({"GET": Operation("fetch", "GET"), "POST": UPDATE}),
+    list_ops=LIST_ONLY,
+    instance_ops=ops({"GET": FETCH, "POST": UPDATE}),
 )

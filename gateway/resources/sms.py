@@ -8,7 +8,7 @@ as no 2008 example has them.
 
 from __future__ import annotations
 
-from .model import Field, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
+from .model import FETCH_ONLY, LIST, Field, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -86,6 +86,6 @@ SMS_MESSAGES = Resource(
         Param("From", phone=True, short_code=True),
         Param("DateSent", compare=("=", ">=", "<="), date=True),
     ),
-    list_ops=ops({"GET": Operation("list", "GET"), "POST": SEND}),
-    instance_ops=ops({"GET": Operation("fetch", "GET")}),
+    list_ops=ops({"GET": LIST, "POST": SEND}),
+    instance_ops=FETCH_ONLY,
 )

@@ -8,7 +8,7 @@ the resources' date style is ``epoch``; ``<Price>`` keeps 2010's sign with five 
 
 from __future__ import annotations
 
-from .model import Operation, Paging, Resource, Shape, field_, ops
+from .model import FETCH_ONLY, LIST_ONLY, Operation, Paging, Resource, Shape, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 
@@ -34,37 +34,26 @@ TEXT = ops(
         )
     }
 )
-_LIST = ops({"GET": Operation("list", "GET")})
-_INSTANCE = ops({"GET": Operation("fetch", "GET")})
 
-TRANSCRIPTIONS = Resource(
-    name="transcriptions",
-    legacy_path="/Accounts/{AccountSid}/Transcriptions",
-    list_element="Transcriptions",
-    item=TRANSCRIPTION,
-    host="api",
-    upstream_list=API + "/Transcriptions.json",
-    upstream_instance=API + "/Transcriptions/{Sid}.json",
-    paging=Paging("flat", "transcriptions"),
-    sid_prefix="TR",
-    list_ops=_LIST,
-    instance_ops=_INSTANCE,
-    date_style="epoch",
-    suffix_ops=TEXT,
-)
 
-RECORDING_TRANSCRIPTIONS = Resource(
-    name="recording_transcriptions",
-    legacy_path="/Accounts/{AccountSid}/Recordings/{RecordingSid}/Transcriptions",
-    list_element="Transcriptions",
-    item=TRANSCRIPTION,
-    host="api",
-    upstream_list=API + "/Recordings/{RecordingSid}/Transcriptions.json",
-    upstream_instance=API + "/Recordings/{RecordingSid}/Transcriptions/{Sid}.json",
-    paging=Paging("flat", "transcriptions"),
-    sid_prefix="TR",
-    list_ops=_LIST,
-    instance_ops=_INSTANCE,
-    date_style="epoch",
-    suffix_ops=TEXT,
-)
+def _transcriptions(name: str, scope: str) -> Resource:
+    """The account's transcriptions (``scope`` empty) or a recording's (``/Recordings/{RecordingSid}``)."""
+    return Resource(
+        name=name,
+        legacy_path="/Accounts/{AccountSid}" + scope + "/Transcriptions",
+        list_element="Transcriptions",
+        item=TRANSCRIPTION,
+        host="api",
+        upstream_list=API + scope + "/Transcriptions.json",
+        upstream_instance=API + scope + "/Transcriptions/{Sid}.json",
+        paging=Paging("flat", "transcriptions"),
+        sid_prefix="TR",
+        list_ops=LIST_ONLY,
+        instance_ops=FETCH_ONLY,
+        date_style="epoch",
+        suffix_ops=TEXT,
+    )
+
+
+TRANSCRIPTIONS = _transcriptions("transcriptions", "")
+RECORDING_TRANSCRIPTIONS = _transcriptions("recording_transcriptions", "/Recordings/{RecordingSid}")

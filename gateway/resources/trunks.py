@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Field, Operation, Paging, Param, Resource, Shape, field_, ops
+from .model import DELETE, FETCH, LIST, Field, Operation, Paging, Param, Resource, Shape, field_, ops
 
 TRUNK_PHONE_NUMBER = Shape(
     "TrunkPhoneNumber",
@@ -57,14 +57,14 @@ TRUNK_PHONE_NUMBERS = Resource(
     owned_by=(("account_sid", "AccountSid"),),
     list_ops=ops(
         {
-            "GET": Operation("list", "GET"),
+            "GET": LIST,
             "POST": Operation("create", "POST", (Param("PhoneNumberSid", required=True),), writes=True),
         }
     ),
     instance_ops=ops(
         {
-            "GET": Operation("fetch", "GET"),
-            "DELETE": Operation("delete", "DELETE", writes=True),
+            "GET": FETCH,
+            "DELETE": DELETE,
         }
     ),
 )

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .notifications import Webhooks
-from .store import Ordered, Store, new_sid
+from .store import Ordered, Store, new_sid, status_at
 from .voice_api import dated, e164, rfc2822
 
 API = "/2010-04-01/Accounts/{AccountSid}"
@@ -67,12 +67,7 @@ class Message:
         return (-self.created, -self.seq)
 
     def status(self, now: float) -> str:
-        current = self.timeline[0][1]
-        for at, status in self.timeline:
-            if at > now:
-                break
-            current = status
-        return current
+        return status_at(self.timeline, now)
 
     def sent_at(self, now: float) -> float | None:
         return next((at for at, s in self.timeline if s in FINAL and at <= now), None)

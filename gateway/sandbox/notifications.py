@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import httpx
 
 from .calls import Callbacks
-from .store import Ordered, Store, new_sid
+from .store import Ordered, Store, new_sid, newest
 from .voice import Entry, Voice
 from .voice_api import API, dated, newest_first, rfc2822
 
@@ -94,12 +94,7 @@ class Notifications:
         for call in calls.values() if calls is not None else ():
             current.update((e.sid, e) for e in call.notifications.values())
         ordered = self.index.setdefault(account, Ordered())
-        for item in list(ordered.values()):
-            if item.sid not in current:
-                ordered.remove((-item.created, -item.seq))
-        for sid, item in current.items():
-            if ordered.get(sid) is None:
-                ordered.add((-item.created, -item.seq), item)
+        ordered.mirror(current, newest)
         self._synced[account] = (Ordered.changes, len(self.notes.get(account, ())))
         return ordered
 

@@ -19,11 +19,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import call_logs
 from .notifications import Webhooks
-from .store import Ordered, Store, new_sid
+from .store import Ordered, Store, new_sid, newest
 from .voice import Call, Entry, Voice
-from .voice_api import CallsBehaviour, dated, newest_first, rfc2822
+from .voice_api import API, CallsBehaviour, dated, newest_first, rfc2822
 
-API = "/2010-04-01/Accounts/{AccountSid}"
 RECORDINGS = API + "/Recordings.json"
 RECORDING = API + "/Recordings/{Sid}.json"
 TRANSCRIPTIONS = API + "/Transcriptions.json"
@@ -100,12 +99,7 @@ class Recordings:
         calls = self.voice.calls.get(account)
         current = {e.sid: e for c in (calls.values() if calls else ()) for e in c.recordings.values()}
         ordered = self.index.setdefault(account, Ordered())
-        for item in list(ordered.values()):
-            if item.sid not in current:
-                ordered.remove((-item.created, -item.seq))
-        for sid, item in current.items():
-            if ordered.get(sid) is None:
-                ordered.add((-item.created, -item.seq), item)
+        ordered.mirror(current, newest)
         self._synced[account] = Ordered.changes
         return ordered
 

@@ -13,7 +13,7 @@ import os
 import secrets
 import threading
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +65,21 @@ class TrunkNumber:
     date_updated: datetime
 
 
+def status_at(timeline: list[tuple[float, str]], now: float) -> str:
+    """The status a timeline of (instant, status) has reached at ``now`` (its first before it starts)."""
+    current = timeline[0][1]
+    for at, status in timeline:
+        if at > now:
+            break
+        current = status
+    return current
+
+
+def newest(item: Any) -> tuple[float, int]:
+    """An item's key in a list kept newest first."""
+    return (-item.created, -item.seq)
+
+
 Span = tuple[Any, Any]
 """The first and last keys a list's filters can keep (the rest is not looked at)."""
 
@@ -108,6 +123,15 @@ class Ordered:
 
     def values(self) -> Iterable[Any]:
         return (self.items[seq] for seq in self.seqs)
+
+    def mirror(self, current: Mapping[str, Any], key: Callable[[Any], Any]) -> None:
+        """Makes the list hold exactly ``current`` (sid → item): drops what is gone, adds what is new."""
+        for item in list(self.values()):
+            if item.sid not in current:
+                self.remove(key(item))
+        for sid, item in current.items():
+            if self.get(sid) is None:
+                self.add(key(item), item)
 
     def _span(self, span: Span | None) -> tuple[int, int]:
         if span is None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .store import Ordered, Store, new_sid
+from .store import Ordered, Store, new_sid, status_at
 
 LIVE = ("queued", "ringing", "in-progress")
 FINAL = ("completed", "busy", "failed", "no-answer", "canceled")
@@ -50,12 +50,7 @@ class Call:
         return (-self.created, -self.seq)
 
     def status(self, now: float) -> str:
-        current = self.timeline[0][1]
-        for at, status in self.timeline:
-            if at > now:
-                break
-            current = status
-        return current
+        return status_at(self.timeline, now)
 
     def reached(self, status: str, now: float) -> float | None:
         return next((at for at, s in self.timeline if s == status and at <= now), None)

@@ -162,6 +162,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
+def clocked_config(clock: Clock) -> SandboxConfig:
+    """Both accounts on the test clock, nothing else provisioned."""
+    return SandboxConfig(accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}, clock=clock)
+
+
+@pytest.fixture
 def voice_config(clock: Clock) -> SandboxConfig:
     return SandboxConfig(
         accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN},
@@ -225,3 +231,18 @@ async def legacy_walk(client: httpx.AsyncClient, first: str) -> tuple[ET.Element
 def partitioned(upstream: CountingTransport, param: str) -> int:
     """Upstream list requests bounded by ``param`` on both sides: date-partitioned counting."""
     return sum(1 for r in upstream.requests if f"{param}>" in r.url.params and f"{param}<" in r.url.params)
+
+
+async def assert_partitioned_walk(
+    client: httpx.AsyncClient, upstream: CountingTransport, path: str, param: str, expected: list[str]
+) -> None:
+    """Walking ``path`` 1000 at a time is counted in date partitions on ``param`` and answers ``expected``,
+    in order, with its total and page count."""
+    upstream.reset()
+    head, sids = await legacy_walk(client, f"{path}?num=1000")
+    assert partitioned(upstream, param) > 1
+    assert (head.get("total"), head.get("numpages")) == (
+        str(len(expected)),
+        str(math.ceil(len(expected) / 1000)),
+    )
+    assert sids == expected

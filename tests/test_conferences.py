@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import httpx
@@ -16,12 +15,11 @@ from tests.conftest import (
     PREFIX,
     REFERENCE,
     CountingTransport,
+    assert_partitioned_walk,
     dated_instants,
     elements,
     golden,
-    legacy_walk,
     parse_xml,
-    partitioned,
     shape,
     tags,
 )
@@ -209,11 +207,4 @@ async def test_the_date_partitioned_count_is_exact_and_in_the_upstreams_order(
     for index, at in enumerate(dated_instants(voice.clock())):
         voice.add_conference(ACCOUNT, f"Room {index}", at=at)
     expected = [room.sid for room in voice.conferences[ACCOUNT].values()]
-    upstream.reset()
-    head, sids = await legacy_walk(client, f"{PREFIX}/Conferences?num=1000")
-    assert partitioned(upstream, "DateCreated") > 1
-    assert (head.get("total"), head.get("numpages")) == (
-        str(len(expected)),
-        str(math.ceil(len(expected) / 1000)),
-    )
-    assert sids == expected
+    await assert_partitioned_walk(client, upstream, f"{PREFIX}/Conferences", "DateCreated", expected)

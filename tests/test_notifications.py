@@ -4,7 +4,6 @@ entry's request and response, DELETE (gone in 2010), and failed webhooks that fi
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,31 +18,27 @@ from gateway.sandbox import SandboxConfig
 from tests.conftest import (
     ACCOUNT,
     ANCIENT,
-    OTHER,
-    OTHER_TOKEN,
+    OURS,
     PREFIX,
-    TOKEN,
     Clock,
     CountingTransport,
+    assert_partitioned_walk,
     dated_instants,
     elements,
     golden,
-    legacy_walk,
     parse_xml,
-    partitioned,
     shape,
     tags,
 )
 from tests.servers import serve
 
-OURS = "+16465550000"
 DAY = 86400.0
 EXTRA = ["RequestVariables", "ResponseHeaders", "ResponseBody"]
 
 
 @pytest.fixture
-def sandbox_config(clock: Clock) -> SandboxConfig:
-    return SandboxConfig(accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}, clock=clock)
+def sandbox_config(clocked_config: SandboxConfig) -> SandboxConfig:
+    return clocked_config
 
 
 @pytest.fixture
@@ -204,11 +199,4 @@ async def test_the_date_partitioned_count_is_exact_and_in_the_upstreams_order(
         on_call = call.sid if index % 3 == 0 else None  # the account's own log and a call's, merged
         sandbox.notifications.add(ACCOUNT, on_call, 11200, "HTTP retrieval failure", at=at)
     expected = [item.sid for item in sandbox.notifications.sync(ACCOUNT).values()]
-    upstream.reset()
-    head, sids = await legacy_walk(client, f"{PREFIX}/Notifications?num=1000")
-    assert partitioned(upstream, "MessageDate") > 1
-    assert (head.get("total"), head.get("numpages")) == (
-        str(len(expected)),
-        str(math.ceil(len(expected) / 1000)),
-    )
-    assert sids == expected
+    await assert_partitioned_walk(client, upstream, f"{PREFIX}/Notifications", "MessageDate", expected)

@@ -3,7 +3,6 @@ on the sandbox with a test clock: metadata, filters, deleting, and the WAV and M
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -19,31 +18,30 @@ from tests.conftest import (
     ANCIENT,
     FIXTURES,
     OTHER,
-    OTHER_TOKEN,
+    OURS,
     PREFIX,
     REFERENCE,
     TOKEN,
     UPSTREAM,
     Clock,
     CountingTransport,
+    assert_partitioned_walk,
     dated_instants,
     elements,
     golden,
     legacy_walk,
     parse_xml,
-    partitioned,
     serving,
     shape,
     tags,
 )
 
-OURS = "+16465550000"
 DAY = 86400.0
 
 
 @pytest.fixture
-def sandbox_config(clock: Clock) -> SandboxConfig:
-    return SandboxConfig(accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}, clock=clock)
+def sandbox_config(clocked_config: SandboxConfig) -> SandboxConfig:
+    return clocked_config
 
 
 @pytest.fixture
@@ -326,14 +324,7 @@ async def test_the_date_partitioned_count_is_exact_and_in_the_upstreams_order(
     for at in dated_instants(clock()):
         sandbox.recordings.add(call, 5, at)
     expected = [item.sid for item in sandbox.recordings.sync(ACCOUNT).values()]
-    upstream.reset()
-    head, sids = await legacy_walk(client, f"{PREFIX}/Recordings?num=1000")
-    assert partitioned(upstream, "DateCreated") > 1
-    assert (head.get("total"), head.get("numpages")) == (
-        str(len(expected)),
-        str(math.ceil(len(expected) / 1000)),
-    )
-    assert sids == expected
+    await assert_partitioned_walk(client, upstream, f"{PREFIX}/Recordings", "DateCreated", expected)
 
 
 async def test_a_clients_own_date_bound_is_counted_exactly(

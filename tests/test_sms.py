@@ -16,6 +16,7 @@ from tests.conftest import (
     FIXTURES,
     OTHER,
     OTHER_TOKEN,
+    OURS,
     PREFIX,
     REFERENCE,
     TOKEN,
@@ -40,7 +41,6 @@ ORDER = [
     "Status",
     "Flags",
 ]
-OURS = "+16465550000"
 UNREACHABLE = "+15005550009"
 
 

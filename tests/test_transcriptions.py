@@ -14,11 +14,9 @@ from gateway.translate import translator
 from tests.conftest import (
     ACCOUNT,
     FIXTURES,
-    OTHER,
-    OTHER_TOKEN,
+    OURS,
     PREFIX,
     REFERENCE,
-    TOKEN,
     Clock,
     elements,
     golden,
@@ -26,12 +24,10 @@ from tests.conftest import (
     shape,
 )
 
-OURS = "+16465550000"
-
 
 @pytest.fixture
-def sandbox_config(clock: Clock) -> SandboxConfig:
-    return SandboxConfig(accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}, clock=clock)
+def sandbox_config(clocked_config: SandboxConfig) -> SandboxConfig:
+    return clocked_config
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ import pytest
 from gateway.app import create_app
 from gateway.sandbox import SandboxConfig, audio, create_sandbox
 from gateway.settings import Settings
-from tests.conftest import ACCOUNT, TOKEN
+from tests.conftest import ACCOUNT, OURS, TOKEN
 from tests.servers import serve
-
-OURS = "+16465550000"
 
 
 @pytest.fixture(scope="module")

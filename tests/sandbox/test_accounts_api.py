@@ -4,7 +4,7 @@ account and its subaccounts, renames, status changes, and subaccounts created wi
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,14 +20,6 @@ from tests.servers import serve
 SPEC = json.loads((SPECS / "twilio_api_v2010.legacy_surface.json").read_text())
 LIST = "/2010-04-01/Accounts.json"
 INSTANCE = "/2010-04-01/Accounts/{Sid}.json"
-
-
-@pytest.fixture
-async def api(sandbox_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox.test", auth=(ACCOUNT, TOKEN)
-    ) as client:
-        yield client
 
 
 async def test_list_fetch_update_conform(api: httpx.AsyncClient) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -71,14 +70,6 @@ LIST = "/2010-04-01/Accounts/{AccountSid}/OutgoingCallerIds.json"
 INSTANCE = "/2010-04-01/Accounts/{AccountSid}/OutgoingCallerIds/{Sid}.json"
 TRUNK_LIST = "/v1/Trunks/{TrunkSid}/PhoneNumbers"
 TRUNK_INSTANCE = "/v1/Trunks/{TrunkSid}/PhoneNumbers/{Sid}"
-
-
-@pytest.fixture
-async def api(sandbox_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox.test", auth=(ACCOUNT, TOKEN)
-    ) as client:
-        yield client
 
 
 async def test_crud_conforms_to_the_spec(api: httpx.AsyncClient, store: Any) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from gateway.sandbox import SandboxConfig, audio, create_sandbox
-from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, OURS, SPECS, TOKEN, Clock
+from tests.conftest import ACCOUNT, OURS, SPECS, TOKEN, Clock
 from tests.sandbox.test_conformance import conforms, is_error
 
 SPEC = json.loads((SPECS / "twilio_api_v2010.legacy_surface.json").read_text())
@@ -29,16 +28,8 @@ NOTIFICATIONS, NOTIFICATION = API + "/Notifications.json", API + "/Notifications
 
 
 @pytest.fixture
-def app(clock: Clock) -> Any:
-    return create_sandbox(SandboxConfig(accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}, clock=clock))
-
-
-@pytest.fixture
-async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test", auth=(ACCOUNT, TOKEN)
-    ) as client:
-        yield client
+def sandbox_config(clocked_config: SandboxConfig) -> SandboxConfig:
+    return clocked_config
 
 
 def recorded(app: Any, seconds: int = 5) -> Any:
@@ -112,9 +103,9 @@ async def test_short_codes(api: httpx.AsyncClient) -> None:
     is_error(await api.post(f"{BASE}/SMS/ShortCodes/{sid}.json", data={"ApiVersion": "2009"}), 400, 21613)
 
 
-async def test_recordings_and_transcriptions(api: httpx.AsyncClient, app: Any, clock: Clock) -> None:
-    made = recorded(app)
-    note = app.state.sandbox.recordings.transcribe(made, clock() - 100)
+async def test_recordings_and_transcriptions(api: httpx.AsyncClient, sandbox_app: Any, clock: Clock) -> None:
+    made = recorded(sandbox_app)
+    note = sandbox_app.state.sandbox.recordings.transcribe(made, clock() - 100)
     listed = conforms(
         await api.get(f"{BASE}/Recordings.json", params={"CallSid": made.call.sid}), SPEC, RECORDINGS, "get"
     )
@@ -143,8 +134,8 @@ async def test_recordings_and_transcriptions(api: httpx.AsyncClient, app: Any, c
     is_error(await api.get(f"{BASE}/Recordings/{made.sid}.wav"), 404, 20404)
 
 
-async def test_recording_audio(api: httpx.AsyncClient, app: Any) -> None:
-    made = recorded(app, 2)
+async def test_recording_audio(api: httpx.AsyncClient, sandbox_app: Any) -> None:
+    made = recorded(sandbox_app, 2)
     for path, kind in (("", "wav"), (".wav", "wav"), (".mp3", "mp3")):
         response = await api.get(f"{BASE}/Recordings/{made.sid}{path}")
         assert response.headers["content-type"] == audio.CONTENT_TYPES[kind]  # type: ignore[index]
@@ -152,13 +143,15 @@ async def test_recording_audio(api: httpx.AsyncClient, app: Any) -> None:
     part = await api.get(f"{BASE}/Recordings/{made.sid}.wav", headers={"Range": "bytes=10-"})
     assert (part.status_code, part.content) == (206, audio.body("wav", 2)[10:])
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test"
+        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox.test"
     ) as anonymous:
         is_error(await anonymous.get(f"{BASE}/Recordings/{made.sid}"), 401, 20003)
 
 
-async def test_notifications_and_a_failed_webhook(api: httpx.AsyncClient, app: Any, clock: Clock) -> None:
-    sandbox = app.state.sandbox
+async def test_notifications_and_a_failed_webhook(
+    api: httpx.AsyncClient, sandbox_app: Any, clock: Clock
+) -> None:
+    sandbox = sandbox_app.state.sandbox
     data = {"To": "+14158675309", "From": OURS, "Body": "x", "StatusCallback": "http://127.0.0.1:9/status"}
     made = conforms(await api.post(f"{BASE}/Messages.json", data=data), SPEC, MESSAGES, "post")
     clock.advance(5)

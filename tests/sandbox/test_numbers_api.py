@@ -5,7 +5,7 @@ number, updating, releasing back to the inventory — and the pre-provisioned nu
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -24,14 +24,6 @@ API = "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers"
 NUMBERS, NUMBER = API + ".json", API + "/{Sid}.json"
 LOCAL, TOLL_FREE = API + "/Local.json", API + "/TollFree.json"
 BASE = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
-
-
-@pytest.fixture
-async def api(sandbox_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox.test", auth=(ACCOUNT, TOKEN)
-    ) as client:
-        yield client
 
 
 def test_the_inventory_has_both_kinds() -> None:

@@ -4,7 +4,6 @@ trimmed 2010 spec: every response validated, errors in Twilio's shape, calls mov
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from gateway.sandbox import SandboxConfig, create_sandbox
 from gateway.sandbox.call_logs import notification, recording
-from tests.conftest import ACCOUNT, OTHER, OURS, SPECS, TOKEN, Clock
+from tests.conftest import ACCOUNT, OTHER, OURS, SPECS, Clock
 from tests.sandbox.test_conformance import conforms, is_error
 
 SPEC = json.loads((SPECS / "twilio_api_v2010.legacy_surface.json").read_text())
@@ -29,16 +28,8 @@ NOTIFICATION = API + "/Calls/{CallSid}/Notifications/{Sid}.json"
 
 
 @pytest.fixture
-def voice_app(voice_config: SandboxConfig) -> Any:
-    return create_sandbox(voice_config)
-
-
-@pytest.fixture
-async def api(voice_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=voice_app), base_url="http://sandbox.test", auth=(ACCOUNT, TOKEN)
-    ) as client:
-        yield client
+def sandbox_config(voice_config: SandboxConfig) -> SandboxConfig:
+    return voice_config
 
 
 async def make(api: httpx.AsyncClient, to: str = "+14155551212", **extra: str) -> dict[str, Any]:
@@ -153,8 +144,10 @@ async def test_deleting_a_call(api: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("total", [0, 1, 1001, 2345])
-async def test_call_paging_visits_every_call_once(voice_app: Any, api: httpx.AsyncClient, total: int) -> None:
-    voice = voice_app.state.sandbox.voice
+async def test_call_paging_visits_every_call_once(
+    sandbox_app: Any, api: httpx.AsyncClient, total: int
+) -> None:
+    voice = sandbox_app.state.sandbox.voice
     made = {
         voice.new_call(ACCOUNT, "+14155551212", OURS, "outbound-api", at=1_700_000_000.0 + i).sid
         for i in range(total)
@@ -168,8 +161,10 @@ async def test_call_paging_visits_every_call_once(voice_app: Any, api: httpx.Asy
     assert len(seen) == total and set(seen) == made
 
 
-async def test_seeded_conferences_participants_mute_and_kick(voice_app: Any, api: httpx.AsyncClient) -> None:
-    voice = voice_app.state.sandbox.voice
+async def test_seeded_conferences_participants_mute_and_kick(
+    sandbox_app: Any, api: httpx.AsyncClient
+) -> None:
+    voice = sandbox_app.state.sandbox.voice
     room = voice.add_conference(ACCOUNT, "MyRoom")
     calls = [voice.new_call(ACCOUNT, OURS, f"+1415555010{i}", "inbound") for i in range(2)]
     for call in calls:
@@ -201,8 +196,8 @@ async def test_seeded_conferences_participants_mute_and_kick(voice_app: Any, api
     assert (ended["status"], ended["reason_conference_ended"]) == ("completed", "last-participant-kicked")
 
 
-async def test_adding_a_participant_and_ending_a_conference(voice_app: Any, api: httpx.AsyncClient) -> None:
-    voice = voice_app.state.sandbox.voice
+async def test_adding_a_participant_and_ending_a_conference(sandbox_app: Any, api: httpx.AsyncClient) -> None:
+    voice = sandbox_app.state.sandbox.voice
     room = voice.add_conference(ACCOUNT, "Dial-out")
     people = f"{BASE}/Conferences/{room.sid}/Participants.json"
     added = await api.post(people, data={"From": OURS, "To": "+14155550123", "Muted": "true"})
@@ -215,9 +210,9 @@ async def test_adding_a_participant_and_ending_a_conference(voice_app: Any, api:
 
 
 async def test_call_recordings_and_notifications(
-    voice_app: Any, api: httpx.AsyncClient, clock: Clock
+    sandbox_app: Any, api: httpx.AsyncClient, clock: Clock
 ) -> None:
-    voice = voice_app.state.sandbox.voice
+    voice = sandbox_app.state.sandbox.voice
     made = await make(api)
     rec = recording(voice, made["sid"], ACCOUNT, clock(), 42)
     note = notification(voice, made["sid"], ACCOUNT, clock(), 11200, "HTTP retrieval failure")

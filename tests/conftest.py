@@ -96,6 +96,12 @@ def sandbox_app(sandbox_config: SandboxConfig) -> Any:
 
 
 @pytest.fixture
+def sandbox(sandbox_app: Any) -> Any:
+    """The sandbox behind ``sandbox_app`` (gateway/sandbox/app.py)."""
+    return sandbox_app.state.sandbox
+
+
+@pytest.fixture
 def store(sandbox_app: Any) -> Any:
     return sandbox_app.state.sandbox.store
 

@@ -57,11 +57,6 @@ def sandbox_config() -> SandboxConfig:
     return SandboxConfig(accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN}, incoming_numbers=0)
 
 
-@pytest.fixture
-def sandbox(sandbox_app: Any) -> Any:
-    return sandbox_app.state.sandbox
-
-
 def own(sandbox: Any, number: str, friendly: str, **settings: str) -> Any:
     """A number on the account, configured as the docs' example (2008 names)."""
     item = sandbox.store.add_incoming(ACCOUNT, number, friendly)

@@ -41,11 +41,6 @@ def sandbox_config(clocked_config: SandboxConfig) -> SandboxConfig:
     return clocked_config
 
 
-@pytest.fixture
-def sandbox(sandbox_app: Any) -> Any:
-    return sandbox_app.state.sandbox
-
-
 def logged(sandbox: Any, age: float, level: str = "0", call: bool = True) -> Any:
     voice = sandbox.voice
     made = (

@@ -44,11 +44,6 @@ def sandbox_config(clocked_config: SandboxConfig) -> SandboxConfig:
     return clocked_config
 
 
-@pytest.fixture
-def sandbox(sandbox_app: Any) -> Any:
-    return sandbox_app.state.sandbox
-
-
 def record(sandbox: Any, seconds: int, age: float = 100.0, account: str = ACCOUNT) -> Any:
     """A finished call ``age`` seconds ago with a recording of ``seconds``."""
     voice = sandbox.voice

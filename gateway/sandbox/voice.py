@@ -19,7 +19,6 @@ from typing import Any
 
 from .store import Ordered, Store, new_sid, status_at
 
-LIVE = ("queued", "ringing", "in-progress")
 FINAL = ("completed", "busy", "failed", "no-answer", "canceled")
 PRICE_PER_MINUTE = 0.013
 

@@ -15,7 +15,8 @@ import pytest
 import trustme
 
 from gateway import diff
-from gateway.__main__ import build_parser, main, print_credentials
+from gateway.__main__ import main, print_credentials
+from gateway.cli import build_parser
 from gateway.settings import SPECS
 from tests.conftest import ACCOUNT, ROOT, TOKEN
 from tests.e2e.test_e2e import DRAINED, free_port

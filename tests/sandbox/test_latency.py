@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.__main__ import build_parser, latency_ms
+from gateway.__main__ import latency_ms
+from gateway.cli import build_parser
 from gateway.sandbox.latency import Latency, with_latency
 from tests.conftest import ACCOUNT, TOKEN
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import phonenumbers
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +32,7 @@ from .endpoints import spec_endpoints
 from .engine import ListResponse
 from .store import CallerId, Ordered, Span, Store, new_sid
 from .voice import Voice
+from .voice_api import e164
 
 log = logging.getLogger("gateway.sandbox")
 
@@ -233,7 +233,7 @@ class Sandbox:
         raw = str(form.get("PhoneNumber") or "")
         if not raw:
             raise ApiError(400, 21604, "Required parameter PhoneNumber missing.")
-        e164 = _e164(raw)
+        number = e164(raw, 21401)
         friendly = str(form.get("FriendlyName") or "")
         if len(friendly) > 64:
             raise ApiError(400, 21409, "FriendlyName must be 64 characters or fewer")
@@ -246,11 +246,11 @@ class Sandbox:
         method = str(form.get("StatusCallbackMethod") or "POST").upper()
         if method not in ("GET", "POST"):
             raise ApiError(400, 20001, "StatusCallbackMethod must be GET or POST")
-        if self.store.caller_id_by_number(account, e164) is not None:
+        if self.store.caller_id_by_number(account, number) is not None:
             raise ApiError(400, 21450, "Phone number is already verified.")
         from ..phone import pretty
 
-        friendly = friendly or pretty(e164)
+        friendly = friendly or pretty(number)
         call_sid = new_sid("CA")
         code = f"{random.SystemRandom().randrange(10**6):06d}"
         verify = Verification(
@@ -258,7 +258,7 @@ class Sandbox:
             self.callbacks,
             self.config.verification == "success",
             account,
-            e164,
+            number,
             friendly,
             call_sid,
             callback,
@@ -273,7 +273,7 @@ class Sandbox:
             "account_sid": account,
             "call_sid": call_sid,
             "friendly_name": friendly,
-            "phone_number": e164,
+            "phone_number": number,
             "validation_code": code,
         }
         return JSONResponse(body, status_code=200)
@@ -351,16 +351,6 @@ class Sandbox:
             self.store.detach(account, item)
             return Response(status_code=204)
         return JSONResponse(views.trunk_number(item, self._base(request)))
-
-
-def _e164(raw: str) -> str:
-    try:
-        number = phonenumbers.parse(raw, "US")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ApiError(400, 21401, f"Invalid Phone Number: {raw}")
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def create_sandbox(config: SandboxConfig) -> Starlette:

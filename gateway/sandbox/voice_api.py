@@ -106,13 +106,16 @@ def boolean(value: str) -> bool:
     return value.strip().lower() == "true"
 
 
-def e164(raw: str, code: int, name: str) -> str:
+def e164(raw: str, code: int, name: str | None = None) -> str:
+    """``raw`` in E.164 (US by default), else 400 with ``code`` (naming the parameter ``name``, if given)."""
     try:
         number = phonenumbers.parse(raw, "US")
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise _error(400, code, f"Invalid '{name}' Phone Number: {raw}")
+        raise _error(
+            400, code, f"Invalid '{name}' Phone Number: {raw}" if name else f"Invalid Phone Number: {raw}"
+        )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 

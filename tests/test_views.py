@@ -155,17 +155,13 @@ async def test_ttl_zero_keeps_nothing_and_still_answers(settings: Any, sandbox_a
 # Counting that outlasts its budget ----------------------------------------------------------------
 async def test_a_count_past_its_budget_answers_a_lower_bound_that_never_stops_a_client_early() -> None:
     upstream = DatedUpstream(calls(4500))
-    now = [0.0]
-
-    async def fetch(target: str, params: Any) -> Any:
-        now[0] += 1
-        return await upstream.fetch(target, params)
-
-    lists = Lists(MemoryStore(8, 5000), ttl=60, count_timeout=2.5, total_timeout=1e9, clock=lambda: now[0])
+    lists = Lists(
+        MemoryStore(8, 5000), ttl=60, count_timeout=2.5, total_timeout=1e9, clock=lambda: upstream.calls
+    )
     spec = ListSpec("k", ACCOUNT, (Cursor(TARGET, (("PageSize", "1000"),)),))
 
     def walker() -> Walker:
-        return Walker(fetch, lambda item: True, clock=lambda: now[0])
+        return Walker(upstream.fetch, lambda item: True, clock=lambda: upstream.calls)
 
     first = await lists.page(spec, walker(), None, 0, 500)
     assert first.window.more and first.window.total == 3000

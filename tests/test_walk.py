@@ -26,7 +26,7 @@ PARTITION = DatePartition("StartTime", "start_time", since="2019-01-01T00:00:00Z
 
 class DatedUpstream:
     """Newest first by ``start_time``; ``StartTime>`` on or after, ``StartTime<`` on or before (as the
-    API reads them); offset links."""
+    API reads them); offset links. ``calls`` counts its requests: the budget tests' clock."""
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
         self.items = sorted(items, key=lambda item: parse_date(item["start_time"]), reverse=True)
@@ -155,13 +155,7 @@ async def test_ownership_check_applies_to_counts_and_blocks() -> None:
 
 async def test_a_budget_that_runs_out_leaves_where_to_go_on() -> None:
     upstream = DatedUpstream(calls(4500))
-    now = [0.0]
-
-    async def fetch(target: str, params: Any) -> Any:
-        now[0] += 1
-        return await upstream.fetch(target, params)
-
-    walker = Walker(fetch, lambda item: True, None, clock=lambda: now[0])
+    walker = Walker(upstream.fetch, lambda item: True, None, clock=lambda: upstream.calls)
     blocks, pending, _ = await walker.count(start(()), 2.5)
     assert pending is not None and len(blocks) == 3
     more, rest = await walker.extend(pending, math.inf, math.inf)
@@ -173,13 +167,7 @@ async def test_a_budget_that_runs_out_in_nested_date_ranges_leaves_where_to_go_o
     """Ranges split again run in task groups within task groups: running out deep inside them is
     still a count that goes on later, never an error."""
     upstream = DatedUpstream(calls(7300))
-    now = [0.0]
-
-    async def fetch(target: str, params: Any) -> Any:
-        now[0] += 1
-        return await upstream.fetch(target, params)
-
-    walker = Walker(fetch, lambda item: True, PARTITION, clock=lambda: now[0])
+    walker = Walker(upstream.fetch, lambda item: True, PARTITION, clock=lambda: upstream.calls)
     blocks, pending, _ = await walker.count(start(()), 12.5)
     assert pending is not None and blocks
     more, rest = await walker.extend(pending, math.inf, math.inf)

@@ -6,17 +6,15 @@ The only module that knows the data path as a whole; it never sees a framework o
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import fanout, paging, resources
 from . import observability as obs
+from .auth import Authorizer
 from .document import Document, Instance, Listing
-from .errors import BadGateway, MethodNotAllowed, NotFound, Unauthorized, UpstreamRestError
+from .errors import BadGateway, MethodNotAllowed, NotFound, UpstreamRestError
 from .legacy import LegacyRequest
 from .media import PASSED_BACK, MediaReply
 from .params import upstream_form, upstream_queries
@@ -77,26 +75,12 @@ def route_template(resource: Resource, instance: bool) -> str:
     return resources.LEGACY_PREFIX + resource.legacy_path + ("/{Sid}" if instance else "")
 
 
-def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
-    if not authorization or authorization[:6].lower() != "basic " or not authorization.isascii():
-        return None
-    try:
-        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, sep, password = decoded.partition(":")
-    return (user, password) if sep else None
-
-
 class Gateway:
     def __init__(self, settings: Settings, upstream: Upstream, lists: Lists) -> None:
         self.settings = settings
         self.upstream = upstream
         self.lists = lists
-        self._injected: str | None = None
-        if settings.upstream_account_sid and settings.upstream_auth_token:
-            pair = f"{settings.upstream_account_sid}:{settings.upstream_auth_token.get()}"
-            self._injected = "Basic " + base64.b64encode(pair.encode()).decode()
+        self.auth = Authorizer(settings)
 
     def resolve(self, request: LegacyRequest) -> Call:
         found = resources.match(request.path)
@@ -115,45 +99,11 @@ class Gateway:
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
         authorization, bound = self.authorize(request.authorization)
         if bound is not None:
-            self._within(resource, path.get("AccountSid"), bound)
+            self.auth.within(resource, path.get("AccountSid"), bound)
         return Call(request, resource, operation, path, authorization, bound)
 
-    def _within(self, resource: Resource, account: str | None, bound: tuple[str, ...]) -> None:
-        """Sidecar mode: the request stays within the accounts the client's credential is bound to
-        (404 otherwise, as for any account those credentials could not see). A path naming no account
-        is allowed where the answer is filtered to them (the account list); and an upstream path
-        without the account (Trunking v1) acts for the injected account itself, so only that one may
-        be named. (An API key sid does not say its account: then the ownership checks are left.)"""
-        if account is None and resource.account_of is not None:
-            return
-        if account not in bound:
-            raise NotFound()
-        upstream = resource.upstream_list + resource.upstream_instance
-        injected = self.settings.upstream_account_sid or ""
-        if "{AccountSid}" not in upstream and injected.startswith("AC") and account != injected:
-            raise NotFound()
-
     def authorize(self, authorization: str | None) -> tuple[str, tuple[str, ...] | None]:
-        """The Authorization value to send upstream (the client's own, or the injected one), and in
-        sidecar mode the accounts the client's credential is bound to (``None`` otherwise).
-
-        With injected credentials the client's must be on the allow-list: every entry is compared, in
-        constant time. Only well-formed HTTP Basic credentials are ever sent upstream."""
-        presented = basic_credentials(authorization)
-        if presented is None or authorization is None:
-            raise Unauthorized()
-        if self._injected is None:
-            return authorization, None
-        sid, token = (part.encode() for part in presented)
-        bound: tuple[str, ...] = ()
-        for credential in self.settings.client_credentials:
-            same_sid = hmac.compare_digest(sid, credential.sid.encode())
-            same_token = hmac.compare_digest(token, credential.token.get().encode())
-            if same_sid and same_token:
-                bound = credential.accounts
-        if not bound:
-            raise Unauthorized()
-        return self._injected, bound
+        return self.auth.authorize(authorization)
 
     async def handle(self, request: LegacyRequest) -> Outcome:
         call = self.resolve(request)
@@ -224,7 +174,7 @@ class Gateway:
     def _visible(self, secrets: tuple[str, ...], item: Any) -> Any:
         """The item without its credentials when the gateway injects its own (sidecar mode): the
         upstream then answers with the injected account's secret, which no client may see."""
-        if not secrets or self._injected is None or not isinstance(item, Mapping):
+        if not secrets or self.auth.injected is None or not isinstance(item, Mapping):
             return item
         return {key: (None if key in secrets else value) for key, value in item.items()}
 
@@ -354,7 +304,7 @@ class Gateway:
         if not isinstance(items, list):
             raise BadGateway("The upstream API answered with an unexpected list body")
         secrets = translator(call.resource).secrets
-        if secrets and self._injected is not None:  # before any view keeps them
+        if secrets and self.auth.injected is not None:  # before any view keeps them
             items = [self._visible(secrets, item) for item in items]
         following = call.resource.paging.next_url(body)
         if following is not None and not isinstance(following, str):

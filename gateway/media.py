@@ -29,8 +29,6 @@ MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
 PASSED_BACK = ("content-length", "content-range", "accept-ranges", "etag", "last-modified")
 """Upstream response headers the legacy client gets as they are."""
-PASSED_UP = ("range", "if-range")
-"""Client request headers that go upstream (and to a storage host) as they are."""
 PRIVATE = ("authorization", "x-request-id", "traceparent", "tracestate")
 """Request headers that never leave the configured upstream."""
 IDENTITY = {"Accept-Encoding": "identity"}

@@ -369,14 +369,6 @@ def _scrubbed(reply: Reply, authorization: str | None) -> Reply:
     return reply if body is reply.body else Reply(reply.status, reply.headers, body)
 
 
-def decode_list(reply: Reply) -> dict[str, Any]:
-    """A list page: a JSON object (anything else, a 204 or an empty body included, is a 502)."""
-    body = decode(reply)
-    if not isinstance(body, dict):
-        raise BadGateway("The upstream API answered a list with no body")
-    return body
-
-
 def decode(reply: Reply) -> Any:
     if 200 <= reply.status < 300:
         if reply.status == 204 or not reply.body:

@@ -31,6 +31,7 @@ from .service import Bare, Gateway
 from .settings import Settings
 from .shadow import Shadow
 from .tracing import traced
+from .transport import Interrupted
 from .upstream import Upstream, deadline, usable
 from .views import Lists
 
@@ -93,9 +94,9 @@ async def send_bare(send: Send, status: int, bare: Bare) -> None:
             async for chunk in bare.stream.chunks():
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.HTTPError as exc:
+        except Interrupted as exc:
             # The answer has started: all that is left is to cut it short, which the client sees.
-            log.warning("the upstream broke off streaming media: %s", type(exc).__name__)
+            log.warning("the upstream broke off streaming media: %s", exc)
             return
         await send({"type": "http.response.body", "body": b""})
     finally:
@@ -261,6 +262,7 @@ class GatewayApp:
             header(scope, b"content-type") or "",
             header(scope, b"authorization"),
             header(scope, b"range"),
+            header(scope, b"if-range"),
         )
         if request.method in ("GET", "HEAD"):
             found = await until_disconnected(receive, gateway.handle(request))

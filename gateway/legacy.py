@@ -37,6 +37,8 @@ class LegacyRequest:
     """A suffix that some instance answers other than as a document (``wav``, ``mp3``, ``txt``)."""
     range: str | None = None
     """The client's ``Range`` header (passed up with recording audio)."""
+    if_range: str | None = None
+    """The client's ``If-Range`` header (passed up with ``Range``)."""
 
     def uri(self, query: list[tuple[str, str]] | None = None) -> str:
         """A gateway URI in the legacy form for this path, keeping the client's suffix."""
@@ -121,6 +123,7 @@ def parse(
     content_type: str = "",
     authorization: str | None = None,
     range_: str | None = None,
+    if_range: str | None = None,
 ) -> LegacyRequest:
     path = normalise_path(raw_path)
     if not path.startswith(LEGACY_PREFIX + "/"):
@@ -133,4 +136,4 @@ def parse(
         other = None
     params = dict(parse_params(query, body, content_type))
     verb = effective_method(method.upper(), params)
-    return LegacyRequest(verb, below, fmt, explicit, params, authorization, other, range_)
+    return LegacyRequest(verb, below, fmt, explicit, params, authorization, other, range_, if_range)

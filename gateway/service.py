@@ -194,7 +194,9 @@ class Gateway:
     async def media(self, call: Call) -> Outcome:
         """Upstream bytes, streamed: the app sends them as they come and closes the reply."""
         template = call.operation.upstream or call.resource.upstream_instance
-        headers = {"Range": call.request.range} if call.request.range else None
+        headers = {"Range": call.request.range} if call.request.range else {}
+        if call.request.range and call.request.if_range:
+            headers["If-Range"] = call.request.if_range
         reply = await self.upstream.stream(
             call.resource.host,
             template.format(**call.path),

@@ -15,13 +15,19 @@ body* (a body sent one byte a second times out); a body longer than ``max_body``
 They raise :class:`Unreachable` (connect failures, a connection lost or a malformed answer),
 :class:`Timeout` (:class:`Busy` when the deadline passed before the request could go out) and
 :class:`Oversized`; :mod:`gateway.upstream` maps those to 502/504 and decides about retries.
+
+Media (``open``): a GET whose body stays on the wire, a :class:`Stream` read chunk by chunk as the
+legacy client takes it, never whole and never capped (audio may be long). The deadline bounds reaching
+the answer; after that each chunk must come within the read timeout (a stalled upstream raises
+:class:`Interrupted`), however long the whole takes. Streams have slots of their own (as many), so a
+long download never holds up an API call. Bytes come as the upstream sent them, never decoded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +37,7 @@ from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.response import Response as StreamedResponse
 
 IDENTITY = {"Accept-Encoding": "identity"}
+CHUNK = 64 * 1024
 
 
 class Unreachable(Exception):
@@ -56,6 +63,10 @@ class Oversized(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the upstream answered with a body over {limit} bytes")
         self.limit = limit
+
+
+class Interrupted(Exception):
+    """A streamed body broke off, or no chunk of it came within the read timeout."""
 
 
 KEPT_HEADERS = ("content-type", "retry-after")
@@ -90,6 +101,55 @@ class _Slots:
         self.semaphore.release()
 
 
+STREAM_TIMEOUT = timedelta(days=1)
+"""reqwest's bound on a whole media exchange: in practice none (each chunk has the read timeout)."""
+
+
+class Stream:
+    """An answer whose body is still on the wire: :meth:`chunks` or :meth:`read` it, then :meth:`aclose`."""
+
+    def __init__(
+        self,
+        status: int,
+        headers: dict[str, str],
+        pieces: AsyncIterator[bytes],
+        close: Callable[[], Awaitable[None]],
+        idle: float,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        """Lower-case names."""
+        self._pieces = pieces
+        self._close: Callable[[], Awaitable[None]] | None = close
+        self._idle = idle
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it comes; :class:`Interrupted` when it breaks off or stalls."""
+        while True:
+            try:
+                async with asyncio.timeout(self._idle):
+                    chunk = await anext(self._pieces, None)
+            except TimeoutError:
+                raise Interrupted("the upstream stopped sending the body") from None
+            if chunk is None:
+                return
+            yield chunk
+
+    async def read(self, limit: int) -> bytes:
+        """At most ``limit`` bytes of the body (an error body, never the audio)."""
+        body = bytearray()
+        async for chunk in self.chunks():
+            body += chunk
+            if len(body) >= limit:
+                break
+        return bytes(body[:limit])
+
+    async def aclose(self) -> None:
+        close, self._close = self._close, None
+        if close is not None:
+            await close()
+
+
 def _declared_length(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
@@ -120,6 +180,7 @@ class ReqwestSender:
             .build()
         )
         self.slots = _Slots(limit)
+        self.streams = _Slots(limit)
         self.max_body = max_body
 
     async def send(
@@ -162,6 +223,43 @@ class ReqwestSender:
         finally:
             self.slots.release()
 
+    async def open(self, url: str, headers: Mapping[str, str], *, deadline: float) -> Stream:
+        """A GET whose body is left on the wire (media); ``deadline`` bounds reaching the answer."""
+        await self.streams.acquire(deadline)
+        try:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Busy()
+            builder = self.client.request("GET", url).headers(headers).timeout(STREAM_TIMEOUT)
+            # No read-ahead before the answer is handed over: its head, not 64 KiB of body, is what
+            # the deadline waits for; each chunk then comes as the upstream sends it.
+            request = builder.streamed_read_buffer_limit(0).build_streamed()
+            try:
+                async with asyncio.timeout(remaining):
+                    response = await request.__aenter__()
+            except reqwest_errors.ConnectTimeoutError:
+                raise Timeout("connecting to the upstream timed out", connecting=True) from None
+            except reqwest_errors.PoolTimeoutError:
+                raise Busy() from None
+            except TimeoutError:
+                raise Timeout("the upstream did not answer in time", connecting=False) from None
+            except reqwest_errors.ConnectError as exc:
+                raise Unreachable(f"cannot connect to the upstream: {exc.message}", connecting=True) from None
+            except reqwest_errors.PyreqwestError as exc:
+                raise Unreachable(f"the upstream exchange failed: {exc.message}", connecting=False) from None
+        except BaseException:
+            self.streams.release()
+            raise
+
+        async def close() -> None:
+            try:
+                await request.__aexit__(None, None, None)
+            finally:
+                self.streams.release()
+
+        headers = dict(response.headers.items())
+        return Stream(response.status, headers, _reqwest_pieces(response), close, self.read_timeout)
+
     async def _read(self, response: StreamedResponse) -> bytes:
         declared = _declared_length(response.get_header("content-length"))
         if declared is not None:
@@ -192,6 +290,7 @@ class HttpxSender:
     def __init__(self, client: httpx.AsyncClient, *, limit: int, max_body: int) -> None:
         self.client = client
         self.slots = _Slots(limit)
+        self.streams = _Slots(limit)
         self.max_body = max_body
 
     async def send(
@@ -236,6 +335,43 @@ class HttpxSender:
         finally:
             self.slots.release()
 
+    async def open(self, url: str, headers: Mapping[str, str], *, deadline: float) -> Stream:
+        """A GET whose body is left on the wire (media); ``deadline`` bounds reaching the answer."""
+        await self.streams.acquire(deadline)
+        try:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Busy()
+            connect = min(remaining, self.client.timeout.connect or remaining)
+            read = self.client.timeout.read or remaining
+            limits = httpx.Timeout(read, connect=connect, pool=connect)
+            request = self.client.build_request("GET", url, headers=headers, timeout=limits)
+            try:
+                async with asyncio.timeout(remaining):
+                    response = await self.client.send(request, stream=True)
+            except httpx.PoolTimeout:
+                raise Busy() from None
+            except httpx.ConnectTimeout:
+                raise Timeout("connecting to the upstream timed out", connecting=True) from None
+            except (httpx.TimeoutException, TimeoutError):
+                raise Timeout("the upstream did not answer in time", connecting=False) from None
+            except httpx.ConnectError as exc:
+                raise Unreachable(str(exc), connecting=True) from None
+            except httpx.HTTPError as exc:
+                raise Unreachable(str(exc), connecting=False) from None
+        except BaseException:
+            self.streams.release()
+            raise
+
+        async def close() -> None:
+            try:
+                await response.aclose()
+            finally:
+                self.streams.release()
+
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return Stream(response.status_code, headers, _httpx_pieces(response), close, read)
+
     async def _read(self, response: httpx.Response) -> bytes:
         declared = _declared_length(response.headers.get("content-length"))
         if declared is not None and declared > self.max_body:
@@ -255,6 +391,27 @@ class HttpxSender:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+async def _reqwest_pieces(response: StreamedResponse) -> AsyncIterator[bytes]:
+    reader = response.body_reader
+    try:
+        while (chunk := await reader.read_chunk()) is not None:
+            yield bytes(chunk)
+    except reqwest_errors.PyreqwestError as exc:
+        raise Interrupted(f"the upstream broke off the body: {exc.message}") from None
+
+
+async def _httpx_pieces(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:  # built in memory (httpx.MockTransport)
+        for start in range(0, len(response.content), CHUNK):
+            yield response.content[start : start + CHUNK]
+        return
+    try:
+        async for chunk in response.aiter_raw(CHUNK):  # raw: as the upstream sent it
+            yield chunk
+    except httpx.HTTPError as exc:
+        raise Interrupted(f"the upstream broke off the body: {type(exc).__name__}") from None
 
 
 Sender = ReqwestSender | HttpxSender

@@ -162,16 +162,10 @@ class Upstream:
             max_body=settings.max_upstream_body_bytes,
             use_httpx=settings.upstream_client == "httpx",
         )
-        self.media = MediaClient(
-            transport,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            hosts=settings.media_hosts,
-        )
+        self.media = MediaClient(self.sender, hosts=settings.media_hosts)
 
     async def aclose(self) -> None:
         await self.sender.aclose()
-        await self.media.aclose()
 
     async def probe(self, host: str, timeout: float) -> str:
         """Readiness: does the host answer HTTP at all (any status)? No credentials are sent."""
@@ -242,8 +236,9 @@ class Upstream:
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> MediaReply:
-        """A GET whose body is streamed, not read (:mod:`gateway.media`); one attempt, under the host's
-        breaker. The deadline bounds reaching the answer; the body takes as long as the client reads."""
+        """A GET whose body is streamed, not read (:mod:`gateway.media`), through the same client as
+        :meth:`send`; one attempt, under the host's breaker. The deadline bounds reaching the answer;
+        the body takes as long as the client reads, each chunk within the read timeout."""
         url = self.resolve(host, target)
         sent = {"Accept": "*/*", **(headers or {})}
         if request_id:

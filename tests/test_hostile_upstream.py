@@ -324,3 +324,122 @@ async def test_credentials_echoed_in_a_media_error_do_not_reach_the_client() -> 
     message = rest_exception(answer, 404)
     assert message.startswith("no audio for ")
     assert TOKEN not in message and encoded not in message
+
+
+RECORDING = "RE" + "b" * 32
+AUDIO = f"/2008-08-01/Accounts/{ACCOUNT}/Recordings/{RECORDING}"
+
+
+async def test_media_streams_through_the_real_client_with_ranges_both_ways() -> None:
+    audio = bytes(range(256)) * (CAP // 64)  # four times the API body cap: media is not capped
+
+    def handler(request: Request) -> Script:
+        head = response(
+            206,
+            headers=[
+                ("Content-Type", "audio/x-wav"),
+                ("Content-Length", str(len(audio))),
+                ("Content-Range", f"bytes 0-{len(audio) - 1}/{len(audio) * 2}"),
+                ("Accept-Ranges", "bytes"),
+                ("ETag", '"v1"'),
+                ("Last-Modified", "Tue, 01 Jul 2008 00:00:00 GMT"),
+                ("Set-Cookie", "no=1"),
+            ],
+            length=False,
+        )
+        middle = len(audio) // 2
+        return [b"HTTP/1.1 100 Continue\r\n\r\n", head, audio[:middle], 0.05, audio[middle:]]
+
+    async with gateway(handler) as (upstream, client), client() as legacy:
+        answer = await legacy.get(AUDIO, headers={"Range": "bytes=0-", "If-Range": '"v1"'})
+    assert answer.status_code == 206
+    assert answer.content == audio
+    assert answer.headers["content-length"] == str(len(audio))
+    assert answer.headers["content-range"] == f"bytes 0-{len(audio) - 1}/{len(audio) * 2}"
+    assert (answer.headers["etag"], answer.headers["accept-ranges"]) == ('"v1"', "bytes")
+    assert answer.headers["last-modified"] == "Tue, 01 Jul 2008 00:00:00 GMT"
+    assert "set-cookie" not in answer.headers
+    [sent] = upstream.requests
+    assert (sent.headers["range"], sent.headers["if-range"]) == ("bytes=0-", '"v1"')
+    assert sent.headers["authorization"].startswith("Basic ")
+    assert sent.headers["accept-encoding"] == "identity"
+
+
+async def test_a_media_body_that_stalls_is_cut_at_the_read_timeout() -> None:
+    """Once the answer has started all that is left is to end it short: the server then closes the
+    connection and the client sees a body shorter than its Content-Length."""
+
+    def handler(request: Request) -> Script:
+        return [response(200, headers=[("Content-Length", "1000")], length=False), b"RIFF", 30.0]
+
+    sent: list[dict[str, Any]] = []
+    auth = base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode())
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": AUDIO,
+        "raw_path": AUDIO.encode(),
+        "query_string": b"",
+        "headers": [(b"authorization", b"Basic " + auth), (b"host", b"gw.test")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    async with HostileUpstream(handler).running() as upstream:
+        settings = Settings(upstream=upstream.url, trunking_upstream=upstream.url, read_timeout=0.5)
+        app = create_app(settings)
+        async with app.gateway_app.lifespan():
+            started = time.monotonic()
+            await asyncio.wait_for(app(scope, receive, send), 5)
+            elapsed = time.monotonic() - started
+    assert elapsed < 2
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    bodies = [message for message in sent[1:] if message["type"] == "http.response.body"]
+    assert b"".join(message["body"] for message in bodies) == b"RIFF"
+    assert all(message.get("more_body") for message in bodies)  # never marked complete
+
+
+async def test_media_redirected_to_a_listed_host_goes_there_without_credentials() -> None:
+    def storage(request: Request) -> Script:
+        return [response(200, b"RIFF-stored", headers=[("Content-Type", "audio/x-wav")])]
+
+    async with HostileUpstream(storage).running() as store:
+        store_port = store.url.rsplit(":", 1)[1]
+
+        def handler(request: Request) -> Script:
+            return [response(302, headers=[("Location", f"{store.url}/a.wav")])]
+
+        hosts = (f"127.0.0.1:{store_port}",)
+        async with gateway(handler, media_hosts=hosts) as (upstream, client), client() as legacy:
+            answer = await legacy.get(AUDIO, headers={"X-Request-Id": "req-1", "Range": "bytes=0-"})
+    assert (answer.status_code, answer.content) == (200, b"RIFF-stored")
+    [first] = upstream.requests
+    assert "authorization" in first.headers and first.headers["x-request-id"] == "req-1"
+    [stored] = store.requests
+    assert stored.path == "/a.wav" and stored.headers["range"] == "bytes=0-"
+    assert not {"authorization", "x-request-id", "traceparent"} & set(stored.headers)
+
+
+async def test_media_redirected_to_an_unlisted_host_is_a_502_and_never_fetched() -> None:
+    async with HostileUpstream(lambda _: [response(200, b"x")]).running() as elsewhere:
+
+        def handler(request: Request) -> Script:
+            return [response(302, headers=[("Location", f"{elsewhere.url}/a.wav")])]
+
+        async with gateway(handler) as (_, client), client() as legacy:
+            answer = await legacy.get(AUDIO)
+        assert elsewhere.requests == []
+    rest_exception(answer, 502)
+
+
+async def test_a_media_answer_that_never_comes_is_a_504_by_the_deadline() -> None:
+    async with gateway(lambda _: [30.0], total_timeout=1, read_timeout=1) as (_, client), client() as legacy:
+        started = time.monotonic()
+        answer = await legacy.get(AUDIO)
+        elapsed = time.monotonic() - started
+    rest_exception(answer, 504)
+    assert elapsed < 2

@@ -292,6 +292,9 @@ def main() -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--skip-walk", action="store_true")
+    parser.add_argument(
+        "--aiohttp", action="store_true", help="also the gateway on aiohttp (bench/aiohttp_gateway.py)"
+    )
     args = parser.parse_args()
     ensure_tools()
     out = Path(args.out)
@@ -301,7 +304,7 @@ def main() -> int:
         root = Path(tmp)
         root.chmod(0o755)  # nginx workers run as an unprivileged user
         static.write_bodies(root)
-        names = ("upstream", "proxy", "proxylog", "ceiling", "gateway", "gateway2", "gatewaylog")
+        names = ("upstream", "proxy", "proxylog", "ceiling", "gateway", "gateway2", "gatewaylog", "aiohttp")
         ports = {name: free_port() for name in names}
         upstream = static.start_upstream(root, ports["upstream"])
         proxy = static.start_proxy(root, ports["proxy"], ports["upstream"])
@@ -312,13 +315,27 @@ def main() -> int:
             one, env1 = gateway_command(ports["gateway"], ports["upstream"], 1)
             two, env2 = gateway_command(ports["gateway2"], ports["upstream"], 2)
             logged, env_logged = gateway_command(ports["gatewaylog"], ports["upstream"], 1, access_log=True)
+            aio, env_aio = gateway_command(ports["aiohttp"], ports["upstream"], 1, access_log=True)
+            aio = (
+                [sys.executable, str(HERE / "aiohttp_gateway.py")]
+                if args.aiohttp
+                else [sys.executable, "-c", ""]
+            )
             with (
                 process([sys.executable, str(HERE / "ceiling.py"), str(ports["ceiling"])]),
                 process(one, env1) as gateway,
                 process(two, env2),
                 process(logged, env_logged, log=root / "gateway.access.log"),
+                process(aio, env_aio, log=root / "aiohttp.access.log"),
             ):
-                for port in ("ceiling", "gateway", "gateway2", "gatewaylog"):
+                started = (
+                    "ceiling",
+                    "gateway",
+                    "gateway2",
+                    "gatewaylog",
+                    *(("aiohttp",) if args.aiohttp else ()),
+                )
+                for port in started:
                     wait_http(f"http://127.0.0.1:{ports[port]}/")
                 for name in args.scenarios.split(","):
                     legacy, modern, method = SCENARIOS[name]
@@ -331,6 +348,10 @@ def main() -> int:
                         "gateway 2w": f"http://127.0.0.1:{ports['gateway2']}{legacy}",
                         "gateway 1w" + LOGGED: f"http://127.0.0.1:{ports['gatewaylog']}{legacy}",
                     }
+                    if args.aiohttp:
+                        targets["gateway 1w aiohttp" + LOGGED] = (
+                            f"http://127.0.0.1:{ports['aiohttp']}{legacy}"
+                        )
                     for concurrency in (1, 16):
                         for target, url in targets.items():
                             rows.append(

@@ -77,8 +77,15 @@ class ExchangeMiddleware:
         counter.inc()
         histogram.observe(duration)
         if self.log and access_log.isEnabledFor(logging.INFO):
-            access_log.info(
+            # A record made directly: ``info`` would walk the stack for a caller no formatter shows.
+            record = access_log.makeRecord(
+                access_log.name,
+                logging.INFO,
+                __file__,
+                0,
                 "access",
+                (),
+                None,
                 extra={
                     "access": {
                         "request_id": exchange.request_id,
@@ -91,6 +98,7 @@ class ExchangeMiddleware:
                     }
                 },
             )
+            access_log.handle(record)
 
 
 class LimitMiddleware:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -184,9 +185,20 @@ def scrub(body: bytes, secrets: tuple[bytes, ...]) -> bytes:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line; the access log writes one per request, so the time's seconds are
+    formatted once a second and the object is written by orjson (a third of the formatter's cost)."""
+
+    _second: tuple[int, str] = (-1, "")
+
+    def _time(self, record: logging.LogRecord) -> str:
+        whole = int(record.created)
+        if self._second[0] != whole:
+            self._second = (whole, self.formatTime(record, "%Y-%m-%dT%H:%M:%S"))
+        return f"{self._second[1]}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, object] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "time": self._time(record),
             "level": record.levelname.lower(),
             "logger": record.name,
         }
@@ -197,7 +209,10 @@ class JsonFormatter(logging.Formatter):
             payload["message"] = redact(record.getMessage())
         if record.exc_info:
             payload["error"] = redact(self.formatException(record.exc_info))
-        return json.dumps(payload, ensure_ascii=False)
+        try:
+            return orjson.dumps(payload).decode()
+        except TypeError:  # a value orjson refuses (a lone surrogate, an unknown type)
+            return json.dumps(payload, ensure_ascii=False, default=str)
 
 
 class TextFormatter(logging.Formatter):
@@ -217,3 +232,5 @@ def configure_logging(level: str, fmt: str) -> None:
         logger.setLevel(level.upper())
         logger.propagate = False
     logging.Formatter.converter = time.gmtime
+    # No formatter reads them; each costs a call per record (the access log makes one per request).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

@@ -1,13 +1,14 @@
 """The benchmark suite (not part of the test suite). One command:
 
-    python bench/run.py [--duration 10] [--rounds 3] [--out bench/results] [--no-profile]
+    python bench/run.py [--duration 10] [--rounds 3] [--out bench/results] [--no-profile] [--aiohttp]
 
 Needs nginx and wrk (Debian: apt-get install nginx-light wrk; installed here when missing and run as
 root) and py-spy for the profiles (`pip install -e '.[bench]'`). Starts, on loopback: nginx serving fixed
 2010-04-01 JSON bodies (the zero-cost upstream), nginx as a plain reverse proxy in front of it (one
 worker, upstream keep-alive), the same proxy with its access log on, the bare-stack ceiling
 (bench/ceiling.py), the gateway with one and two workers, and the gateway (one worker) with its access
-log on; drives each with wrk at concurrency 1 and 16 after a warm-up, several rounds, and reports
+log on (and with ``--aiohttp``, bench/aiohttp_gateway.py: the same, its upstream client aiohttp, for
+comparison); drives each with wrk at concurrency 1 and 16 after a warm-up, several rounds, and reports
 requests/s, p50, p99 and the ratio to the nginx proxy (logging to logging, the rest to the plain proxy)
 per scenario as a table and as JSON. Then walks a
 10,000-item account on the sandbox (num=50, by nextpageuri) and reports upstream calls, time and the

@@ -197,8 +197,9 @@ def gateway_command(
 def profile(pid: int, url: str, method: str, out: Path) -> None:
     if shutil.which("py-spy") is None:
         return
-    spy = subprocess.Popen(
-        ["py-spy", "record", "-p", str(pid), "-d", "6", "-r", "200", "-o", str(out), "--nonblocking"],
+    spy = subprocess.Popen(  # run in the output's folder: the flame graph's title names the file alone
+        ["py-spy", "record", "-p", str(pid), "-d", "6", "-r", "200", "-o", out.name, "--nonblocking"],
+        cwd=out.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -26,15 +26,20 @@ long download never holds up an API call. Bytes come as the upstream sent them, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, TypeAlias
 
 import httpx
 from pyreqwest import exceptions as reqwest_errors
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.response import Response as StreamedResponse
+
+if TYPE_CHECKING:
+    from .transport_httpx import HttpxSender
 
 IDENTITY = {"Accept-Encoding": "identity"}
 CHUNK = 64 * 1024
@@ -154,6 +159,23 @@ def _declared_length(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+@contextlib.contextmanager
+def _reqwest_errors() -> Iterator[None]:
+    """pyreqwest's failures as this module's: connect and pool timeouts, timeouts, connect errors."""
+    try:
+        yield
+    except reqwest_errors.ConnectTimeoutError:
+        raise Timeout("connecting to the upstream timed out", connecting=True) from None
+    except reqwest_errors.PoolTimeoutError:
+        raise Busy() from None
+    except TimeoutError:
+        raise Timeout("the upstream did not answer in time", connecting=False) from None
+    except reqwest_errors.ConnectError as exc:
+        raise Unreachable(f"cannot connect to the upstream: {exc.message}", connecting=True) from None
+    except reqwest_errors.PyreqwestError as exc:
+        raise Unreachable(f"the upstream exchange failed: {exc.message}", connecting=False) from None
+
+
 class ReqwestSender:
     """The hot path's sender: pyreqwest."""
 
@@ -206,20 +228,10 @@ class ReqwestSender:
             if budget < self.read_timeout:
                 builder = builder.timeout(timedelta(seconds=budget))
             request = builder.build_streamed()
-            try:
+            with _reqwest_errors():
                 async with request as response:
                     kept = {name: value for name in KEPT_HEADERS if (value := response.get_header(name))}
                     return RawResponse(response.status, kept, await self._read(response))
-            except reqwest_errors.ConnectTimeoutError:
-                raise Timeout("connecting to the upstream timed out", connecting=True) from None
-            except reqwest_errors.PoolTimeoutError:
-                raise Busy() from None
-            except TimeoutError:
-                raise Timeout("the upstream did not answer in time", connecting=False) from None
-            except reqwest_errors.ConnectError as exc:
-                raise Unreachable(f"cannot connect to the upstream: {exc.message}", connecting=True) from None
-            except reqwest_errors.PyreqwestError as exc:
-                raise Unreachable(f"the upstream exchange failed: {exc.message}", connecting=False) from None
         finally:
             self.slots.release()
 
@@ -234,19 +246,9 @@ class ReqwestSender:
             # No read-ahead before the answer is handed over: its head, not 64 KiB of body, is what
             # the deadline waits for; each chunk then comes as the upstream sends it.
             request = builder.streamed_read_buffer_limit(0).build_streamed()
-            try:
+            with _reqwest_errors():
                 async with asyncio.timeout(remaining):
                     response = await request.__aenter__()
-            except reqwest_errors.ConnectTimeoutError:
-                raise Timeout("connecting to the upstream timed out", connecting=True) from None
-            except reqwest_errors.PoolTimeoutError:
-                raise Busy() from None
-            except TimeoutError:
-                raise Timeout("the upstream did not answer in time", connecting=False) from None
-            except reqwest_errors.ConnectError as exc:
-                raise Unreachable(f"cannot connect to the upstream: {exc.message}", connecting=True) from None
-            except reqwest_errors.PyreqwestError as exc:
-                raise Unreachable(f"the upstream exchange failed: {exc.message}", connecting=False) from None
         except BaseException:
             self.streams.release()
             raise
@@ -283,116 +285,6 @@ class ReqwestSender:
         await asyncio.sleep(0.05)
 
 
-class HttpxSender:
-    """httpx, for an injected transport (tests: ``httpx.MockTransport``, ``httpx.ASGITransport``) or
-    ``--upstream-client httpx``."""
-
-    def __init__(self, client: httpx.AsyncClient, *, limit: int, max_body: int) -> None:
-        self.client = client
-        self.slots = _Slots(limit)
-        self.streams = _Slots(limit)
-        self.max_body = max_body
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        *,
-        deadline: float,
-        timeout: float,
-    ) -> RawResponse:
-        await self.slots.acquire(deadline)
-        try:
-            budget = min(timeout, deadline - time.monotonic())
-            if budget <= 0:
-                raise Busy()
-            connect = min(budget, self.client.timeout.connect or budget)
-            limits = httpx.Timeout(budget, connect=connect, pool=connect)
-            request = self.client.build_request(
-                method, url, headers={**IDENTITY, **headers}, content=body, timeout=limits
-            )
-            try:
-                async with asyncio.timeout(budget):  # httpx's read timeout restarts on every byte
-                    response = await self.client.send(request, stream=True)
-                    try:
-                        content = await self._read(response)
-                    finally:
-                        await response.aclose()
-            except httpx.PoolTimeout:
-                raise Busy() from None
-            except httpx.ConnectTimeout:
-                raise Timeout("connecting to the upstream timed out", connecting=True) from None
-            except (httpx.TimeoutException, TimeoutError):
-                raise Timeout("the upstream did not answer in time", connecting=False) from None
-            except httpx.ConnectError as exc:
-                raise Unreachable(str(exc), connecting=True) from None
-            except httpx.HTTPError as exc:
-                raise Unreachable(str(exc), connecting=False) from None
-            kept = {name: value for name in KEPT_HEADERS if (value := response.headers.get(name))}
-            return RawResponse(response.status_code, kept, content)
-        finally:
-            self.slots.release()
-
-    async def open(self, url: str, headers: Mapping[str, str], *, deadline: float) -> Stream:
-        """A GET whose body is left on the wire (media); ``deadline`` bounds reaching the answer."""
-        await self.streams.acquire(deadline)
-        try:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise Busy()
-            connect = min(remaining, self.client.timeout.connect or remaining)
-            read = self.client.timeout.read or remaining
-            limits = httpx.Timeout(read, connect=connect, pool=connect)
-            request = self.client.build_request("GET", url, headers=headers, timeout=limits)
-            try:
-                async with asyncio.timeout(remaining):
-                    response = await self.client.send(request, stream=True)
-            except httpx.PoolTimeout:
-                raise Busy() from None
-            except httpx.ConnectTimeout:
-                raise Timeout("connecting to the upstream timed out", connecting=True) from None
-            except (httpx.TimeoutException, TimeoutError):
-                raise Timeout("the upstream did not answer in time", connecting=False) from None
-            except httpx.ConnectError as exc:
-                raise Unreachable(str(exc), connecting=True) from None
-            except httpx.HTTPError as exc:
-                raise Unreachable(str(exc), connecting=False) from None
-        except BaseException:
-            self.streams.release()
-            raise
-
-        async def close() -> None:
-            try:
-                await response.aclose()
-            finally:
-                self.streams.release()
-
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        return Stream(response.status_code, headers, _httpx_pieces(response), close, read)
-
-    async def _read(self, response: httpx.Response) -> bytes:
-        declared = _declared_length(response.headers.get("content-length"))
-        if declared is not None and declared > self.max_body:
-            raise Oversized(self.max_body)
-        if response.is_stream_consumed:  # built in memory (httpx.MockTransport): already read
-            if len(response.content) > self.max_body:
-                raise Oversized(self.max_body)
-            return response.content
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_raw():  # raw: never inflated
-            size += len(chunk)
-            if size > self.max_body:
-                raise Oversized(self.max_body)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
 async def _reqwest_pieces(response: StreamedResponse) -> AsyncIterator[bytes]:
     reader = response.body_reader
     try:
@@ -402,19 +294,7 @@ async def _reqwest_pieces(response: StreamedResponse) -> AsyncIterator[bytes]:
         raise Interrupted(f"the upstream broke off the body: {exc.message}") from None
 
 
-async def _httpx_pieces(response: httpx.Response) -> AsyncIterator[bytes]:
-    if response.is_stream_consumed:  # built in memory (httpx.MockTransport)
-        for start in range(0, len(response.content), CHUNK):
-            yield response.content[start : start + CHUNK]
-        return
-    try:
-        async for chunk in response.aiter_raw(CHUNK):  # raw: as the upstream sent it
-            yield chunk
-    except httpx.HTTPError as exc:
-        raise Interrupted(f"the upstream broke off the body: {type(exc).__name__}") from None
-
-
-Sender = ReqwestSender | HttpxSender
+Sender: TypeAlias = "ReqwestSender | HttpxSender"
 
 
 def sender(
@@ -436,9 +316,13 @@ def sender(
             keepalive=keepalive,
             max_body=max_body,
         )
-    timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
-    limits = httpx.Limits(max_connections=limit, max_keepalive_connections=keepalive)
-    client = httpx.AsyncClient(
-        transport=transport, timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
+    from .transport_httpx import httpx_sender  # only where asked for: tests and --upstream-client httpx
+
+    return httpx_sender(
+        transport,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        limit=limit,
+        keepalive=keepalive,
+        max_body=max_body,
     )
-    return HttpxSender(client, limit=limit, max_body=max_body)

@@ -16,7 +16,6 @@ import trustme
 
 from gateway.transport import (
     Busy,
-    HttpxSender,
     Oversized,
     ReqwestSender,
     Sender,
@@ -24,6 +23,7 @@ from gateway.transport import (
     Unreachable,
     sender,
 )
+from gateway.transport_httpx import HttpxSender
 from tests.hostile import HostileUpstream, Request, Script, gzip_bomb, json_response, response
 
 CAP = 64 * 1024

@@ -176,7 +176,11 @@ def locked() -> dict[str, tuple[str, list[str]]]:
         line = block.split("#")[0].strip()
         if not line:
             continue
-        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([^\s;]+)((?:\s+--hash=sha256:[0-9a-f]{64})+)", line)
+        # An environment marker may follow the pin: the lock serves every 3.11.x (async-timeout is
+        # needed below 3.11.3, as on Debian 12's python3.11).
+        match = re.fullmatch(
+            r"([A-Za-z0-9._-]+)==([^\s;]+)(?:\s*;[^-]+?)?((?:\s+--hash=sha256:[0-9a-f]{64})+)", line
+        )
         assert match, f"not an exact, hashed pin: {line}"
         name, version, hashes = match.groups()
         pins[canonicalize_name(name)] = (version, hashes.split())

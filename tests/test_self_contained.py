@@ -49,7 +49,8 @@ def surroundings(root: Path) -> re.Pattern[str]:
     alternatives += [re.escape(name) + r"(?![\w-])" for name in sorted(names, key=len, reverse=True)]
     if not alternatives:
         return re.compile(r"(?!)")
-    return re.compile(rf"(?<![\w.-])(?:{'|'.join(alternatives)})")
+    # Not after a "/": ``/opt/venv/bin`` in the Dockerfile is no reference to a ``venv/`` beside the checkout.
+    return re.compile(rf"(?<![\w./-])(?:{'|'.join(alternatives)})")
 
 
 OUTSIDE = surroundings(ROOT)
@@ -112,6 +113,8 @@ def test_the_scan_catches_each_kind_of_escape(tmp_path: Path) -> None:
     pattern = surroundings(checkout)
     assert pattern.search("the specs are in beside/reference/")
     assert not pattern.search("gateway/sandbox/specs and fixtures/reference")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    assert not surroundings(checkout).search("COPY --from=build /opt/venv/bin /opt/venv/bin")
     assert not offences(source, "ROOT = Path(__file__).resolve().parent.parent")
 
 

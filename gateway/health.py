@@ -19,7 +19,8 @@ from typing import Any
 
 import uvicorn
 
-from .app import GatewayApp, send_error
+from .answers import send_error
+from .app import GatewayApp
 from .errors import NotFound
 from .middleware import Receive, Scope, Send
 from .settings import ConfigError, Settings

@@ -8,9 +8,8 @@ import argparse
 import os
 import shutil
 
-from .settings import (
-    SPECS,
-    Spec,
+from .settings import SPECS, Spec
+from .settings_values import (
     _bool,
     _cache_url,
     _choice,

@@ -36,7 +36,6 @@ from .settings_values import (
     _url,
 )
 
-# The value types and parsers are imported from here by the CLI and the tests.
 __all__ = [
     "CREDENTIALS_SYNTAX",
     "SPECS",
@@ -45,23 +44,6 @@ __all__ = [
     "Secret",
     "Settings",
     "Spec",
-    "_bool",
-    "_cache_url",
-    "_choice",
-    "_credential_pairs",
-    "_fraction",
-    "_hosts",
-    "_non_negative_int",
-    "_non_negative_seconds",
-    "_opt_port",
-    "_opt_url",
-    "_port",
-    "_positive_int",
-    "_region",
-    "_seconds",
-    "_secret",
-    "_text",
-    "_url",
 ]
 
 

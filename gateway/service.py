@@ -282,6 +282,7 @@ class Gateway:
             fetch=lambda target, params: self.walk(call, target, params),
             keep=lambda item: self._listed(call, item),
             partition=call.resource.paging.partition,
+            statuses=call.resource.paging.statuses,
             order=_order_key(call.resource),
             identity=_identity(call.resource),
             max_pages=self.settings.list_max_pages,

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import orjson
 
 from . import observability as obs
+from . import tally
 from .cache import Store
 from .errors import GatewayTimeout
 from .paging import Window
@@ -40,11 +41,33 @@ class View:
     key: str
     blocks: list[Block]
     pending: Position | None
-    """Where counting goes on; ``None`` once the whole list is counted."""
+    """Where the walk goes on; ``None`` once it reached the end of the list."""
+    counted: int | None = None
+    """The list's length counted by statuses (:mod:`gateway.tally`): the blocks are then a prefix of
+    the walk, extended as pages are asked for. ``None``: the blocks are the count."""
+
+    @property
+    def walked(self) -> int:
+        return sum(block.count for block in self.blocks)
 
     @property
     def total(self) -> int:
-        return sum(block.count for block in self.blocks)
+        """The walk's length once it ended (exact for what it serves), else the count."""
+        if self.counted is None or self.pending is None:
+            return self.walked
+        return max(self.counted, self.walked)
+
+    @property
+    def more(self) -> bool:
+        """Still being counted: the list goes on past ``total``."""
+        return self.pending is not None and self.counted is None
+
+    def wanted(self, start: int, num: int) -> int:
+        """Items the walk must have reached to answer the page at ``start`` (none past the end of a
+        counted list)."""
+        if self.counted is None:
+            return start + num
+        return min(start + num, self.total) if start < self.total else 0
 
     def dump(self) -> bytes:
         return orjson.dumps(
@@ -52,6 +75,7 @@ class View:
                 "key": self.key,
                 "blocks": [[_dump_position(b.position), b.count] for b in self.blocks],
                 "pending": None if self.pending is None else _dump_position(self.pending),
+                "counted": self.counted,
             }
         )
 
@@ -60,7 +84,7 @@ class View:
         raw = orjson.loads(data)
         blocks = [Block(_load_position(position), count) for position, count in raw["blocks"]]
         pending = None if raw["pending"] is None else _load_position(raw["pending"])
-        return cls(view_id, raw["key"], blocks, pending)
+        return cls(view_id, raw["key"], blocks, pending, raw.get("counted"))
 
 
 def _dump_position(position: Position) -> list[Any]:
@@ -124,11 +148,11 @@ class Lists:
             obs.LIST_CACHE.labels("hit").inc()
             view = found
         start = page * num
-        if view.pending is not None and view.total < start + num:
-            view = await self._extend(view, walker, start + num, budget)
-            if view.pending is not None and view.total < start + num:
+        if view.pending is not None and view.walked < view.wanted(start, num):
+            view = await self._extend(view, walker, view.wanted(start, num), budget)
+            if view.pending is not None and view.walked < view.wanted(start, num):
                 raise GatewayTimeout("The list is still being counted upstream; ask for this page again")
-        window = Window(page, num, view.total, more=view.pending is not None)
+        window = Window(page, num, view.total, more=view.more)
         items = await self._items(view, walker, window.start, window.count, local)
         return Page(window, view.id if self.ttl > 0 else None, items)
 
@@ -158,8 +182,11 @@ class Lists:
 
     async def _open(self, spec: ListSpec, walker: Walker, budget: float) -> tuple[View, dict[int, bytes]]:
         generation = await self.store.generation(spec.account)
-        blocks, pending, first = await walker.count(spec.start, budget)
-        view = View(secrets.token_hex(8), spec.key, [b for b in blocks if b.count], pending)
+        counted = await tally.count(walker, spec.start, budget)
+        blocks, first = counted.blocks, counted.first
+        view = View(
+            secrets.token_hex(8), spec.key, [b for b in blocks if b.count], counted.pending, counted.total
+        )
         local: dict[int, bytes] = {}
         kept = walker.kept(first.items)
         if view.blocks and view.blocks[0].count <= len(kept):  # the list's first items, whatever cut
@@ -176,9 +203,9 @@ class Lists:
         try:
             async with lock:
                 view = await self._load(view.id, view.key) or view
-                if view.pending is None or view.total >= wanted:
+                if view.pending is None or view.walked >= wanted:
                     return view
-                more, pending = await walker.extend(view.pending, budget, wanted - view.total)
+                more, pending = await walker.extend(view.pending, budget, wanted - view.walked)
                 view.blocks.extend(b for b in more if b.count)
                 view.pending = pending
                 if self.ttl > 0:

@@ -24,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from .errors import BadGateway, GatewayTimeout
-from .resources.model import DatePartition
+from .resources.model import DatePartition, StatusPartition
 
 Params = tuple[tuple[str, str], ...]
 Fetch = Callable[[str, Params | None], Awaitable[tuple[list[Any], str | None]]]
@@ -83,7 +83,9 @@ class Walker:
     partition date; neither: one query after the other."""
     identity: Callable[[Any], Hashable] | None = None
     """What names one item, for merged queries: an item met in two of them within a block is kept
-    once, at its first place."""
+    once, at its first place (and, counting by statuses, an item met in two of them once)."""
+    statuses: StatusPartition | None = None
+    """Where the upstream filters the list by a status with a lifecycle: :mod:`gateway.tally`."""
     max_pages: int = 100_000
     concurrency: int = 8
     deadline: float = math.inf
@@ -110,7 +112,7 @@ class Walker:
                 async with asyncio.TaskGroup() as group:
                     tasks = [group.create_task(self._page(cursor)) for cursor in live]
             except ExceptionGroup as failed:
-                raise _first(failed) from None
+                raise first_error(failed) from None
             readers = [task.result() for task in tasks]
         items = self._merge(readers)
         following: list[Cursor | None] = []
@@ -204,7 +206,7 @@ class Walker:
             chunk = await self.read(at)
             blocks.append(Block(at, len(self.kept(chunk.items))))
             counted += blocks[-1].count
-            at = _onward(chunk, seen)
+            at = onward(chunk, seen)
         return blocks, at
 
     async def _partitioned(self, start: Position, first: Chunk, budget: float) -> list[Block]:
@@ -224,7 +226,7 @@ class Walker:
         second of its last item (all of them are on the page), then the ranges left, newest first:
         that one second (perhaps a crowd, read page by page) and the rest split by the density seen."""
         unit = self.unit
-        last = _floor(self.date(items[-1]), unit)
+        last = floor(self.date(items[-1]), unit)
         cut = last + unit
         newer = items[: self._newer_than(items, cut)]
         head = [Block(self._ranged(start, cut, hi), n)] if (n := len(self.kept(newer))) else []
@@ -279,7 +281,7 @@ class Walker:
                         pending = [r for r in pending if r[0] is None]
                     tasks.append(group.create_task(self._range(start, lo, hi, limit, budget, empty)))
         except ExceptionGroup as failed:
-            raise _first(failed) from None
+            raise first_error(failed) from None
         return [block for task in tasks for block in task.result()]
 
     async def _range(
@@ -319,23 +321,23 @@ class Walker:
             async with limit:
                 chunk = await self.read(at)
             blocks.append(Block(at, len(self.kept(chunk.items))))
-            at = _onward(chunk, seen)
+            at = onward(chunk, seen)
         return blocks
 
     def _ranged(self, start: Position, lo: datetime | None, hi: datetime | None) -> Position:
         assert self.partition is not None
         bounds: list[tuple[str, str]] = []
         if lo is not None:
-            bounds.append((self.partition.param + ">", _format(lo, self.unit)))
+            bounds.append((self.partition.param + ">", bound(lo, self.unit)))
         if hi is not None:  # ``<`` is on or before, in whole units (seconds or days)
-            bounds.append((self.partition.param + "<", _format(hi - self.unit, self.unit)))
+            bounds.append((self.partition.param + "<", bound(hi - self.unit, self.unit)))
         return tuple(
             None if cursor is None else Cursor(cursor.target, (*(cursor.params or ()), *bounds))
             for cursor in start
         )
 
 
-def _first(failed: ExceptionGroup[Exception]) -> Exception:
+def first_error(failed: ExceptionGroup[Exception]) -> Exception:
     """What a task group's failure means for the walk: its first error that is not the budget
     running out (a failure anywhere fails the request), else running out. Nested task groups unwrap
     their own, so the leaves are plain exceptions."""
@@ -343,7 +345,7 @@ def _first(failed: ExceptionGroup[Exception]) -> Exception:
     return next((e for e in leaves if not isinstance(e, OutOfTime)), leaves[0])
 
 
-def _onward(chunk: Chunk, seen: set[str]) -> Position | None:
+def onward(chunk: Chunk, seen: set[str]) -> Position | None:
     """The following position, refusing an upstream link already followed in this walk."""
     for cursor in chunk.following or ():
         if cursor is not None and cursor.params is None and not cursor.skip:
@@ -365,11 +367,11 @@ def parse_date(raw: str) -> datetime | None:
     return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
-def _floor(stamp: datetime, unit: timedelta) -> datetime:
+def floor(stamp: datetime, unit: timedelta) -> datetime:
     if unit == DAY:
         return stamp.replace(hour=0, minute=0, second=0, microsecond=0)
     return stamp.replace(microsecond=0)
 
 
-def _format(stamp: datetime, unit: timedelta) -> str:
+def bound(stamp: datetime, unit: timedelta) -> str:
     return stamp.strftime("%Y-%m-%d" if unit == DAY else "%Y-%m-%dT%H:%M:%SZ")

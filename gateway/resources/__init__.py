@@ -28,6 +28,7 @@ from .model import (
     Param,
     Resource,
     Shape,
+    StatusPartition,
     ValueMap,
 )
 from .notifications import CALL_NOTIFICATIONS, NOTIFICATIONS
@@ -83,6 +84,7 @@ __all__ = [
     "Param",
     "Resource",
     "Shape",
+    "StatusPartition",
     "ValueMap",
     "match",
 ]

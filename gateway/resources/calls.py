@@ -8,6 +8,7 @@ from .model import (
     FETCH_ONLY,
     LIST,
     LIST_ONLY,
+    DatePartition,
     Embed,
     Field,
     Operation,
@@ -16,6 +17,7 @@ from .model import (
     Param,
     Resource,
     Shape,
+    StatusPartition,
     ValueMap,
     field_,
     ops,
@@ -73,6 +75,24 @@ CALL = Shape(
 """A Dial leg (a 2010 child call) shows its parent's Sid and its own as CallSegmentSid; its Flags add
 the parent's bits to 4."""
 
+STARTED = DatePartition("StartTime", "start_time", unit="day")
+LIFECYCLE = StatusPartition(
+    "Status",
+    "status",
+    (
+        ("queued",),
+        ("ringing",),
+        ("in-progress",),
+        ("completed", "busy", "failed", "no-answer", "canceled"),
+    ),
+    dated=(("completed", STARTED), ("busy", STARTED), ("no-answer", STARTED)),
+)
+"""A call is queued, rings, is answered, and ends in one of five final statuses, each step forward
+only (a call can skip steps: canceled while queued). ``start_time`` is set when the call is dialed
+("Empty if the call has not yet been dialed") and never changes after: a completed call was answered,
+a busy or unanswered one was dialed, so each has one; a failed call may have failed, and a canceled
+one been canceled, before it was dialed, so those two are read whole. ``StartTime`` takes only dates."""
+
 PARENT = Embed("parent_call_sid", "parent", API + "/Calls/{value}.json")
 ORDER = Order("DateCreated", descending=True, identity=("Sid", "CallSegmentSid"))
 
@@ -106,7 +126,7 @@ CALLS = Resource(
     host="api",
     upstream_list=API + "/Calls.json",
     upstream_instance=API + "/Calls/{Sid}.json",
-    paging=Paging("flat", "calls"),
+    paging=Paging("flat", "calls", statuses=LIFECYCLE),
     sid_prefix="CA",
     filters=(
         Param("Caller", phone=True, upstream="From"),

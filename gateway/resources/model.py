@@ -174,13 +174,47 @@ class DatePartition:
 
 
 @dataclass(frozen=True)
+class StatusPartition:
+    """An upstream filter on an item's status (``Status``) whose statuses follow a lifecycle, for a
+    list the upstream sorts by a date it cannot filter on: the list is then counted status by status
+    (docs/paging.md, Calls). ``stages`` lists every status the upstream has, in lifecycle order: an
+    item only ever moves to a status of a later stage, never within its stage, and the statuses of
+    the last stage are final (an item never leaves them). Stages are read one after the other; the
+    parts of one stage at once. ``dated`` names, for final statuses whose items all carry a date the
+    upstream can filter on and that never changes once the status is reached, that date filter: such
+    a status is counted in date ranges, concurrently."""
+
+    param: str
+    field: str
+    stages: tuple[tuple[str, ...], ...]
+    dated: tuple[tuple[str, DatePartition], ...] = ()
+
+    def __post_init__(self) -> None:
+        final = set(self.stages[-1]) if self.stages else set()
+        if not all(status in final for status, _ in self.dated):
+            raise ValueError("only final statuses can be counted in date ranges")
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return tuple(status for stage in self.stages for status in stage)
+
+    def final(self, status: str) -> bool:
+        return status in self.stages[-1]
+
+    def date_of(self, status: str) -> DatePartition | None:
+        return next((partition for name, partition in self.dated if name == status), None)
+
+
+@dataclass(frozen=True)
 class Paging:
     """How the upstream pages a list: 2010's flat body or v1's ``meta`` object; ``partition`` when the
-    upstream can filter the list by the date it sorts it by (newest first)."""
+    upstream can filter the list by the date it sorts it by (newest first); ``statuses`` when it can
+    filter it by a status with a lifecycle instead."""
 
     style: Literal["flat", "meta"]
     items_key: str
     partition: DatePartition | None = None
+    statuses: StatusPartition | None = None
 
     def items(self, body: object) -> object:
         """The page's items; ``None`` when ``body`` is not an object (a 204 or empty answer)."""

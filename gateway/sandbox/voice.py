@@ -190,12 +190,15 @@ class Voice:
         return leg
 
     def hang_up(self, call: Call, status: str | None = None, at: float | None = None) -> None:
-        """Ends a live call (now, or ``at``): in progress → completed; queued or ringing → canceled."""
+        """Ends a live call (now, or ``at``): in progress → completed; queued or ringing → canceled.
+        A call not yet dialed is canceled whatever was asked: it has no start time, which every
+        completed call has (the spec: "Empty if the call has not yet been dialed")."""
         now = self.clock() if at is None else at
         if call.ended(now) is not None:
             return
         answered = call.reached("in-progress", now) is not None
-        call.end_at(now, status or ("completed" if answered else "canceled"))
+        dialed = answered or call.reached("ringing", now) is not None
+        call.end_at(now, (status if dialed else None) or ("completed" if answered else "canceled"))
         for child in self.children(call):
             self.hang_up(child, at=now)
 

@@ -190,7 +190,7 @@ async def test_seeded_conferences_participants_mute_and_kick(
     kicked = await api.delete(f"{people}/{calls[0].sid}.json")
     assert kicked.status_code == 204 and kicked.content == b""
     is_error(await api.get(f"{people}/{calls[0].sid}.json"), 404, 20404)
-    assert (await fetch(api, calls[0].sid))["status"] == "completed"
+    assert (await fetch(api, calls[0].sid))["status"] == "canceled"  # still queued: never dialed
     assert (await api.delete(f"{people}/{calls[1].sid}.json")).status_code == 204
     ended = conforms(await api.get(f"{BASE}/Conferences/{room.sid}.json"), SPEC, CONFERENCE, "get")
     assert (ended["status"], ended["reason_conference_ended"]) == ("completed", "last-participant-kicked")

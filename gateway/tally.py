@@ -313,7 +313,8 @@ class Ranges:
             return
         dates = self._dates(chunk.items)
         if lo is None or hi is None or hi - lo <= self.unit or not dates:
-            self.counted += taken + await self.tally.walk(chunk.following, False)
+            rest = await self.tally.walk(chunk.following, False)  # awaited before ``+=`` reads
+            self.counted += taken + rest
             return
         span = (hi - lo) / self.unit  # asked again, in smaller ranges
         density = max(self._density(len(chunk.items), dates, hi), 2 * TARGET / span)

@@ -20,7 +20,9 @@ docs/performance.md ("Paging at scale"):
    with ``StartTime>``/``StartTime<`` filters and the same latency), against the sequential count;
 8. the first legacy page (num=50) of N seeded recordings (``--seed recordings=N``: counted in date
    partitions), against the same list with a client filter of the partition date that holds every
-   item (counted sequentially), and of N seeded calls (counted sequentially: docs/paging.md).
+   item (counted sequentially), and of N seeded calls (counted by status, completed, busy and
+   no-answer calls in start-time ranges: docs/paging.md), then a page far into that list (the walk
+   extended to it). ``--concurrency`` is the gateways' ``GATEWAY_LIST_COUNT_CONCURRENCY`` there.
 
 Upstream calls are read from each gateway's ``gateway_upstream_requests_total`` metric.
 """
@@ -372,13 +374,19 @@ DATED = (
 partition date that holds every item, which the gateway then counts sequentially: the baseline)."""
 
 
-def dated(items: int, latency_ms: float, results: dict[str, Any], only: str | None) -> None:
+def dated(
+    items: int, latency_ms: float, results: dict[str, Any], only: str | None, concurrency: int = 8
+) -> None:
     for name, element, item, everything in DATED:
         if only not in (None, name):
             continue
         print(f"8. first page of {items:,} {name}, sandbox latency {latency_ms:g} ms", flush=True)
         metric = re.compile(rf'gateway_upstream_requests_total{{[^}}]*endpoint="{name}\.list"[^}}]*}} (\S+)')
-        with sandbox(0, latency_ms, seed=f"{name}={items}") as upstream, gateway(upstream) as (base, _):
+        env = {"GATEWAY_LIST_COUNT_CONCURRENCY": str(concurrency)}
+        with (
+            sandbox(0, latency_ms, seed=f"{name}={items}") as upstream,
+            gateway(upstream, **env) as (base, _),
+        ):
             client = Legacy([base], (element, item))
             uri = f"/2008-08-01/Accounts/{ACCOUNT}/{element}.json?num=50"
             cases = [("declared", uri)] + ([("sequential", uri + "&" + everything)] if everything else [])
@@ -393,6 +401,27 @@ def dated(items: int, latency_ms: float, results: dict[str, Any], only: str | No
                     "numpages": attrs["numpages"],
                 }
                 print(f"  {case}: {results[f'first_page_{name}_{case}']}", flush=True)
+            if everything is None:
+                far(client, base, uri, metric, results, name)
+
+
+def far(
+    client: Legacy, base: str, uri: str, metric: re.Pattern[str], results: dict[str, Any], name: str
+) -> None:
+    """The page of item 50,000 (or the list's middle) of the view the first page opened."""
+    attrs, _, _ = client.get(uri)
+    view = dict(parse_qsl(urlsplit(attrs["nextpageuri"]).query))["view"]
+    page = int(attrs["numpages"]) // 2
+    before = upstream_calls([base], metric)
+    attrs, sids, elapsed = client.get(f"{uri}&page={page}&view={view}")
+    results[f"middle_page_{name}"] = {
+        "page": page,
+        "items": len(sids),
+        "calls": int(upstream_calls([base], metric) - before),
+        "seconds": round(elapsed, 2),
+        "total": attrs["total"],
+    }
+    print(f"  middle page: {results[f'middle_page_{name}']}", flush=True)
 
 
 def main() -> None:
@@ -404,7 +433,7 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("scale", "replicas", "big", "partitioned", "recordings", "calls"), default=None
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="of the partitioned count")
+    parser.add_argument("--concurrency", type=int, default=8, help="of the partitioned counts")
     args = parser.parse_args()
     results: dict[str, Any] = {"latency_ms": args.latency_ms, "items": args.items}
     steps = {
@@ -414,13 +443,14 @@ def main() -> None:
         "partitioned": lambda: asyncio.run(
             partitioned(args.items, args.latency_ms, results, args.concurrency)
         ),
-        "recordings": lambda: dated(args.items, args.latency_ms, results, args.only),
+        "recordings": lambda: dated(args.items, args.latency_ms, results, args.only, args.concurrency),
     }
     for name, step in steps.items():
         if args.only in (None, name) or (name == "recordings" and args.only == "calls"):
             step()
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = f"-{args.only}" if args.only else ""
+    suffix += f"-c{args.concurrency}" if args.concurrency != 8 else ""
     (args.out / f"paging{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
 
 

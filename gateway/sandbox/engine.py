@@ -12,7 +12,7 @@ envelope with ``next_page_uri``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -79,6 +79,8 @@ class Endpoints:
     list_path: str
     instance_path: str | None
     behaviour: Behaviour
+    _frozen: dict[str, orjson.Fragment] = field(default_factory=dict)
+    """The list JSON of settled items, by sid."""
 
     def routes(self, sandbox: Sandbox) -> list[Route]:
         routes = []
@@ -141,15 +143,31 @@ class Endpoints:
         props = self.spec.list_item_properties(self.list_path)
         scope = self.behaviour.scope(params)
         span = getattr(self.behaviour, "span", None)
+        span_in = getattr(self.behaviour, "span_in", None)
         items, links = sandbox._list(
             request,
             scope,
-            lambda item: _complete(self.behaviour.render(item), props),
+            lambda item: self._rendered(item, props),
             keep,
             given,
-            span(given) if span is not None else None,
+            span_in(scope, given)
+            if span_in is not None and scope is not None
+            else span(given)
+            if span
+            else None,
         )
         return sandbox._flat(self.spec.items_key(self.list_path), items, links)
+
+    def _rendered(self, item: Any, props: tuple[tuple[str, bool], ...]) -> Any:
+        """An item of a list page; an item that can no longer change (``settled``) is encoded once."""
+        settled = getattr(self.behaviour, "settled", None)
+        if settled is None or not settled(item):
+            return _complete(self.behaviour.render(item), props)
+        found = self._frozen.get(item.sid)
+        if found is None:
+            found = orjson.Fragment(orjson.dumps(_complete(self.behaviour.render(item), props)))
+            self._frozen[item.sid] = found
+        return found
 
     def _create(self, params: Mapping[str, str], form: dict[str, str]) -> Response:
         self._check_form(self.list_path, "post", form)

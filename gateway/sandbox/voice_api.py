@@ -8,14 +8,17 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import phonenumbers
 
 from ..phone import pretty
-from .store import Ordered
+from .store import Ordered, Span
 from .voice import FINAL, Call, Conference, Participant, Voice, duration, price
+
+if TYPE_CHECKING:
+    from .call_index import CallIndex
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 CALLS = API + "/Calls.json"
@@ -41,8 +44,17 @@ def _rfc2822(second: int) -> str:
     return format_datetime(datetime.fromtimestamp(second, UTC))
 
 
-formatted = functools.lru_cache(maxsize=65536)(pretty)
-"""``(415) 555-1212``: the sandbox renders the same numbers again and again."""
+def formatted(e164: str) -> str:
+    """``(415) 555-1212``: a NANP number directly (what ``pretty`` answers for every ``+1`` number of
+    ten digits that starts with 2–9), others through phonenumbers, cached: the sandbox renders the same
+    numbers again and again, and seeded lists hold a hundred thousand different ones."""
+    digits = e164[2:]
+    if e164[:2] == "+1" and len(digits) == 10 and digits.isdigit() and digits[0] not in "01":
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return _formatted(e164)
+
+
+_formatted = functools.lru_cache(maxsize=65536)(pretty)
 
 
 def _instant(value: str) -> tuple[datetime, bool]:
@@ -131,12 +143,30 @@ class CallsBehaviour:
             **dated("StartTime", lambda c: c.reached("ringing", now()) or c.reached("in-progress", now())),
             **dated("EndTime", lambda c: c.ended(now())),
         }
+        self._index: CallIndex | None = None
 
     def refresh(self) -> None:
         self.voice.refresh()
 
     def scope(self, path: Mapping[str, str]) -> Ordered | None:
         return self.voice.calls.get(path["AccountSid"])
+
+    def span_in(self, ordered: Ordered, given: list[tuple[str, str]]) -> Span | None:
+        from .call_index import CallIndex
+
+        if self._index is None:
+            self._index = CallIndex(self.voice.clock)
+        return self._index.span(ordered, given)
+
+    def settled(self, call: Call) -> bool:
+        """Nothing about the call can change any more: its JSON is the same on every page."""
+        now = self.voice.clock()
+        return (
+            call.dial is None
+            and call.timeline[-1][0] <= now
+            and call.updated <= now
+            and call.ended(now) is not None
+        )
 
     def find(self, path: Mapping[str, str]) -> Call | None:
         return self.voice.find_call(path["AccountSid"], path["Sid"])

@@ -306,7 +306,18 @@ def main() -> int:
         root = Path(tmp)
         root.chmod(0o755)  # nginx workers run as an unprivileged user
         static.write_bodies(root)
-        names = ("upstream", "proxy", "proxylog", "ceiling", "gateway", "gateway2", "gatewaylog", "aiohttp")
+        names = (
+            "upstream",
+            "proxy",
+            "proxylog",
+            "ceiling",
+            "floor",
+            "gateway",
+            "gateway2",
+            "gatewaylog",
+            "gateway2log",
+            "aiohttp",
+        )
         ports = {name: free_port() for name in names}
         upstream = static.start_upstream(root, ports["upstream"])
         proxy = static.start_proxy(root, ports["proxy"], ports["upstream"])
@@ -317,6 +328,15 @@ def main() -> int:
             one, env1 = gateway_command(ports["gateway"], ports["upstream"], 1)
             two, env2 = gateway_command(ports["gateway2"], ports["upstream"], 2)
             logged, env_logged = gateway_command(ports["gatewaylog"], ports["upstream"], 1, access_log=True)
+            logged2, env_logged2 = gateway_command(
+                ports["gateway2log"], ports["upstream"], 2, access_log=True
+            )
+            floor = [
+                sys.executable,
+                str(HERE / "floor.py"),
+                str(ports["floor"]),
+                f"http://127.0.0.1:{ports['upstream']}",
+            ]
             aio, env_aio = gateway_command(ports["aiohttp"], ports["upstream"], 1, access_log=True)
             aio = (
                 [sys.executable, str(HERE / "aiohttp_gateway.py")]
@@ -328,13 +348,17 @@ def main() -> int:
                 process(one, env1) as gateway,
                 process(two, env2),
                 process(logged, env_logged, log=root / "gateway.access.log"),
+                process(logged2, env_logged2, log=root / "gateway2.access.log"),
+                process(floor, {"PYTHONPATH": str(ROOT)}),
                 process(aio, env_aio, log=root / "aiohttp.access.log"),
             ):
                 started = (
                     "ceiling",
+                    "floor",
                     "gateway",
                     "gateway2",
                     "gatewaylog",
+                    "gateway2log",
                     *(("aiohttp",) if args.aiohttp else ()),
                 )
                 for port in started:
@@ -346,9 +370,11 @@ def main() -> int:
                         "nginx proxy": f"http://127.0.0.1:{ports['proxy']}{modern}",
                         "nginx proxy" + LOGGED: f"http://127.0.0.1:{ports['proxylog']}{modern}",
                         "bare starlette": f"http://127.0.0.1:{ports['ceiling']}{legacy}",
+                        "client floor": f"http://127.0.0.1:{ports['floor']}{modern}",
                         "gateway 1w": f"http://127.0.0.1:{ports['gateway']}{legacy}",
                         "gateway 2w": f"http://127.0.0.1:{ports['gateway2']}{legacy}",
                         "gateway 1w" + LOGGED: f"http://127.0.0.1:{ports['gatewaylog']}{legacy}",
+                        "gateway 2w" + LOGGED: f"http://127.0.0.1:{ports['gateway2log']}{legacy}",
                     }
                     if args.aiohttp:
                         targets["gateway 1w aiohttp" + LOGGED] = (

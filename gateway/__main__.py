@@ -145,10 +145,14 @@ def run_gateway(settings: Settings) -> None:
     if settings.health_port is not None:
         from .health import serve as serve_with_health
 
-        serve_with_health(app_module.create_app(settings), settings, common)
+        app = app_module.create_app(settings)
+        app_module.settle_heap()
+        serve_with_health(app, settings, common)
         return
+    app = app_module.create_app(settings)
+    app_module.settle_heap()
     uvicorn.run(
-        app_module.create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         **common,  # type: ignore[arg-type]

@@ -77,28 +77,21 @@ class ExchangeMiddleware:
         counter.inc()
         histogram.observe(duration)
         if self.log and access_log.isEnabledFor(logging.INFO):
-            # A record made directly: ``info`` would walk the stack for a caller no formatter shows.
-            record = access_log.makeRecord(
-                access_log.name,
-                logging.INFO,
-                __file__,
-                0,
-                "access",
-                (),
-                None,
-                extra={
-                    "access": {
-                        "request_id": exchange.request_id,
-                        "method": method,
-                        "route": exchange.route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 3),
-                        "upstream_calls": exchange.upstream_calls,
-                        "upstream_ms": round(exchange.upstream_seconds * 1000, 3),
-                    }
-                },
-            )
-            access_log.handle(record)
+            fields: dict[str, object] = {
+                "request_id": exchange.request_id,
+                "method": method,
+                "route": exchange.route,
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "upstream_calls": exchange.upstream_calls,
+                "upstream_ms": round(exchange.upstream_seconds * 1000, 3),
+            }
+            if not obs.write_access(fields):
+                # A record made directly: ``info`` would walk the stack for a caller no formatter shows.
+                record = access_log.makeRecord(
+                    access_log.name, logging.INFO, __file__, 0, "access", (), None, extra={"access": fields}
+                )
+                access_log.handle(record)
 
 
 class LimitMiddleware:

@@ -190,42 +190,87 @@ class JsonFormatter(logging.Formatter):
 
     _second: tuple[int, str] = (-1, "")
 
-    def _time(self, record: logging.LogRecord) -> str:
-        whole = int(record.created)
+    def stamp(self, created: float) -> str:
+        whole = int(created)
         if self._second[0] != whole:
-            self._second = (whole, self.formatTime(record, "%Y-%m-%dT%H:%M:%S"))
-        return f"{self._second[1]}.{int(record.msecs):03d}Z"
+            self._second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+        return f"{self._second[1]}.{int((created - whole) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, object] = {
-            "time": self._time(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-        }
         extra = getattr(record, "access", None)
         if isinstance(extra, dict):
-            payload.update(extra)
-        else:
-            payload["message"] = redact(record.getMessage())
+            return self.access(record.created, record.name, extra)
+        payload: dict[str, object] = {
+            "time": self.stamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
         if record.exc_info:
             payload["error"] = redact(self.formatException(record.exc_info))
-        try:
-            return orjson.dumps(payload).decode()
-        except TypeError:  # a value orjson refuses (a lone surrogate, an unknown type)
-            return json.dumps(payload, ensure_ascii=False, default=str)
+        return _dumps(payload)
+
+    def access(self, created: float, name: str, fields: dict[str, object]) -> str:
+        """An access line: the request's fields after the time, level and logger."""
+        return _dumps({"time": self.stamp(created), "level": "info", "logger": name, **fields})
+
+
+def _dumps(payload: dict[str, object]) -> str:
+    try:
+        return orjson.dumps(payload).decode()
+    except TypeError:  # a value orjson refuses (a lone surrogate, an unknown type)
+        return json.dumps(payload, ensure_ascii=False, default=str)
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = getattr(record, "access", None)
         if isinstance(extra, dict):
-            return " ".join(f"{key}={value}" for key, value in extra.items())
+            return self.access(record.created, record.name, extra)
         return redact(super().format(record))
+
+    def access(self, created: float, name: str, fields: dict[str, object]) -> str:
+        return " ".join(f"{key}={value}" for key, value in fields.items())
+
+
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The process's log handler. The access log (a line per request) goes through :meth:`access`:
+    the line its formatter would make of a record, written without making the record."""
+
+    def __init__(self, formatter: JsonFormatter | TextFormatter) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(formatter)
+        self.lines = formatter
+
+    def access(self, name: str, fields: dict[str, object]) -> None:
+        line = self.lines.access(time.time(), name, fields) + self.terminator
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self.stream.write(line)
+                self.flush()
+            except Exception:  # as emit does: a log that cannot be written never fails the request
+                self.handleError(logging.makeLogRecord({"msg": line}))
+
+
+_ACCESS = logging.getLogger("gateway.access")
+_GATEWAY = logging.getLogger("gateway")
+
+
+def write_access(fields: dict[str, object]) -> bool:
+    """Write an access line straight through the configured handler; ``False`` when logging is set
+    up otherwise (another handler or filter added): the caller then makes a record as usual."""
+    handlers = _GATEWAY.handlers
+    if _ACCESS.handlers or _ACCESS.filters or _GATEWAY.filters or len(handlers) != 1:
+        return False
+    handler = handlers[0]
+    if not isinstance(handler, LineHandler) or handler.filters or handler.level > logging.INFO:
+        return False
+    handler.access(_ACCESS.name, fields)
+    return True
 
 
 def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler = LineHandler(JsonFormatter() if fmt == "json" else TextFormatter())
     for name in ("gateway", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]

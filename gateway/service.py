@@ -106,7 +106,9 @@ class Gateway:
         return self.auth.authorize(authorization)
 
     async def handle(self, request: LegacyRequest) -> Outcome:
-        call = self.resolve(request)
+        return await self.dispatch(self.resolve(request))
+
+    async def dispatch(self, call: Call) -> Outcome:
         if call.operation.answer == "media":
             return await self.media(call)
         if call.operation.answer == "text":

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
-from gateway.observability import JsonFormatter, redact
+from gateway.observability import JsonFormatter, configure_logging, redact, write_access
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, PREFIX, TOKEN, UPSTREAM, CountingTransport, parse_xml, serving
 
@@ -303,3 +303,58 @@ async def test_a_client_that_left_mid_body_is_logged_499_and_nothing_is_sent(
     assert sent == [] and upstream.count() == 0
     (line,) = [json.loads(line) for line in captured if '"gateway.access"' in line]
     assert line["status"] == 499
+
+
+@pytest.fixture
+def configured() -> Any:
+    """The process's own logging set-up (``configure_logging``), restored afterwards."""
+    names = ("gateway", "uvicorn.error")
+    saved = [(logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in names]
+    yield configure_logging
+    for name, (handlers, level) in zip(names, saved, strict=True):
+        logging.getLogger(name).handlers[:] = handlers
+        logging.getLogger(name).setLevel(level)
+
+
+ACCESS_FIELDS: dict[str, object] = {
+    "request_id": "rid-9",
+    "method": "GET",
+    "route": "/2008-08-01/Accounts/{AccountSid}/Calls",
+    "status": 200,
+    "duration_ms": 1.25,
+    "upstream_calls": 1,
+    "upstream_ms": 0.5,
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_access_lines_written_without_a_record_read_as_a_record_would(
+    configured: Any, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    configured("info", fmt)
+    assert write_access(dict(ACCESS_FIELDS))
+    (line,) = capsys.readouterr().err.splitlines()
+    record = logging.makeLogRecord({"name": "gateway.access", "levelno": logging.INFO, "levelname": "INFO"})
+    record.access = dict(ACCESS_FIELDS)
+    expected = logging.getLogger("gateway").handlers[0].format(record)
+    if fmt == "text":
+        assert line == expected
+        return
+    written, formatted = json.loads(line), json.loads(expected)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", str(written.pop("time")))
+    formatted.pop("time")
+    assert list(written) == list(formatted) and written == formatted
+    assert written["logger"] == "gateway.access" and written["request_id"] == "rid-9"
+
+
+def test_access_lines_go_through_records_when_logging_is_set_up_otherwise(
+    configured: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configured("info", "json")
+    gateway_logger = logging.getLogger("gateway")
+    gateway_logger.addHandler(logging.NullHandler())  # another handler: it must see the record
+    assert not write_access(dict(ACCESS_FIELDS))
+    gateway_logger.handlers[1:] = []
+    gateway_logger.handlers[0].addFilter(lambda record: True)
+    assert not write_access(dict(ACCESS_FIELDS))
+    assert capsys.readouterr().err == ""

@@ -308,12 +308,13 @@ async def test_a_client_that_left_mid_body_is_logged_499_and_nothing_is_sent(
 @pytest.fixture
 def configured() -> Any:
     """The process's own logging set-up (``configure_logging``), restored afterwards."""
-    names = ("gateway", "uvicorn.error")
-    saved = [(logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in names]
+    loggers = [logging.getLogger(name) for name in ("gateway", "uvicorn.error")]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
     yield configure_logging
-    for name, (handlers, level) in zip(names, saved, strict=True):
-        logging.getLogger(name).handlers[:] = handlers
-        logging.getLogger(name).setLevel(level)
+    for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 ACCESS_FIELDS: dict[str, object] = {

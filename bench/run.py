@@ -158,14 +158,15 @@ def measure(
 
 @contextlib.contextmanager
 def process(
-    command: list[str], env: dict[str, str] | None = None, log: Path | None = None
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None, cwd: Path = ROOT
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``log``: the file stderr (the gateway's logs) goes to; otherwise a pipe nobody drains."""
+    """``log``: the file stderr (the gateway's logs) goes to; otherwise a pipe nobody drains. ``cwd``
+    comes first on ``python -m``'s path: the source tree that runs."""
     sink = open(log, "ab") if log is not None else None  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         command,
         env={**os.environ, **(env or {})},
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=sink or subprocess.PIPE,
     )

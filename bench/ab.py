@@ -1,0 +1,106 @@
+"""Two or more gateway source trees against the same static upstream, interleaved: a lever's worth.
+
+    python bench/ab.py BEFORE_TREE AFTER_TREE [--log true|false] [--concurrency 1,16] [--rounds 3]
+
+Each tree (a checkout, e.g. from ``git worktree add``; ``TREE:false`` turns its access log off) runs
+``python -m gateway serve`` with one worker on its own port; the nginx proxy with its access log is
+measured in the same rounds. Rounds alternate between the targets so that load from elsewhere on the
+machine falls on all of them alike. Reported per target: median req/s, the ratio to the proxy, and the
+event-loop thread's CPU time per request (user + system, from ``/proc``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import upstream as static
+from run import SCENARIOS, free_port, process, wait_http, wrk
+
+
+def loop_ticks(pid: int) -> int:
+    """CPU ticks of the process's main thread (the event loop)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+@contextlib.contextmanager
+def gateways(trees: list[str], upstream: int, root: Path) -> Iterator[dict[str, tuple[int, int]]]:
+    """``tree[:log]`` → (port, pid) of its running gateway."""
+    with contextlib.ExitStack() as stack:
+        running: dict[str, tuple[int, int]] = {}
+        for index, spec in enumerate(trees):
+            tree, _, log = spec.partition(":")
+            port = free_port()
+            env = {
+                "GATEWAY_PORT": str(port),
+                "GATEWAY_UPSTREAM": f"http://127.0.0.1:{upstream}",
+                "GATEWAY_WORKERS": "1",
+                "GATEWAY_LIST_CACHE_TTL": "0",
+                "GATEWAY_ACCESS_LOG": log or "true",
+            }
+            command = [sys.executable, "-m", "gateway", "serve"]
+            log_file = root / f"gateway{index}.log"
+            proc = stack.enter_context(process(command, env, log=log_file, cwd=Path(tree).resolve()))
+            running[spec] = (port, proc.pid)
+        for port, _ in running.values():
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield running
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trees", nargs="+")
+    parser.add_argument("--concurrency", default="1,16")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=4)
+    args = parser.parse_args()
+    legacy, modern, method = SCENARIOS["fetch"]
+    rows: dict[tuple[int, str], list[tuple[float, float | None]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)  # nginx workers run as an unprivileged user
+        static.write_bodies(root)
+        upstream, proxy = free_port(), free_port()
+        nginx = [
+            static.start_upstream(root, upstream),
+            static.start_proxy(root, proxy, upstream, access_log=True),
+        ]
+        try:
+            wait_http(f"http://127.0.0.1:{proxy}/")
+            with gateways(args.trees, upstream, root) as running:
+                for concurrency in (int(c) for c in args.concurrency.split(",")):
+                    targets = [("nginx proxy +log", proxy, modern, None)]
+                    targets += [(spec, port, legacy, pid) for spec, (port, pid) in running.items()]
+                    for _, port, path, _ in targets:
+                        wrk(f"http://127.0.0.1:{port}{path}", concurrency, 1, method)  # warm-up
+                    for _ in range(args.rounds):
+                        for name, port, path, pid in targets:
+                            before = loop_ticks(pid) if pid else 0
+                            rps = wrk(f"http://127.0.0.1:{port}{path}", concurrency, args.duration, method)[0]
+                            cpu = None
+                            if pid:
+                                seconds = (loop_ticks(pid) - before) / os.sysconf("SC_CLK_TCK")
+                                cpu = seconds / (rps * args.duration) * 1e6
+                            rows.setdefault((concurrency, name), []).append((rps, cpu))
+        finally:
+            for server in nginx:
+                server.terminate()
+                server.wait(10)
+    for (concurrency, name), runs in rows.items():
+        proxy_rps = statistics.median(r[0] for r in rows[(concurrency, "nginx proxy +log")])
+        rps = statistics.median(r[0] for r in runs)
+        cpus = [r[1] for r in runs if r[1] is not None]
+        cpu = f"{statistics.median(cpus):6.0f} µs loop CPU/request" if cpus else ""
+        print(f"c={concurrency:<3} {name:40.40} {rps:9,.0f} req/s  {rps / proxy_rps:6.3f}×  {cpu}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -307,18 +307,8 @@ def main() -> int:
         root = Path(tmp)
         root.chmod(0o755)  # nginx workers run as an unprivileged user
         static.write_bodies(root)
-        names = (
-            "upstream",
-            "proxy",
-            "proxylog",
-            "ceiling",
-            "floor",
-            "gateway",
-            "gateway2",
-            "gatewaylog",
-            "gateway2log",
-            "aiohttp",
-        )
+        served = ("ceiling", "floor", "gateway", "gateway2", "gatewaylog", "gateway2log")
+        names = ("upstream", "proxy", "proxylog", *served, "aiohttp")
         ports = {name: free_port() for name in names}
         upstream = static.start_upstream(root, ports["upstream"])
         proxy = static.start_proxy(root, ports["proxy"], ports["upstream"])
@@ -353,15 +343,7 @@ def main() -> int:
                 process(floor, {"PYTHONPATH": str(ROOT)}),
                 process(aio, env_aio, log=root / "aiohttp.access.log"),
             ):
-                started = (
-                    "ceiling",
-                    "floor",
-                    "gateway",
-                    "gateway2",
-                    "gatewaylog",
-                    "gateway2log",
-                    *(("aiohttp",) if args.aiohttp else ()),
-                )
+                started = (*served, *(("aiohttp",) if args.aiohttp else ()))
                 for port in started:
                     wait_http(f"http://127.0.0.1:{ports[port]}/")
                 for name in args.scenarios.split(","):

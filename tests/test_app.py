@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
+import logging
 import signal
 import socket
 import threading
@@ -20,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.app import create_app
+from gateway import app as app_module
+from gateway.app import create_app, settle_heap
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, parse_xml, serving
 from tests.servers import serve
@@ -317,3 +320,32 @@ def test_requests_still_running_after_the_shutdown_timeout_get_503() -> None:
         assert (exception.tag, exception.findtext("Status")) == ("RestException", "503")
     assert "Traceback" not in stderr and "CancelledError" not in stderr
     assert stderr.count("shutdown timeout ran out") == 3
+
+
+def test_the_start_up_heap_is_left_out_of_later_collections() -> None:
+    try:
+        settle_heap()
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000  # the modules, resources and specs loaded by now
+        garbage: list[Any] = []
+        garbage.append(garbage)  # a cycle made after start-up is still collected
+        del garbage
+        assert gc.collect() >= 1 and gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_worker_processes_settle_their_heap_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    settled: list[bool] = []
+    monkeypatch.setattr(app_module, "settle_heap", lambda: settled.append(True))
+    monkeypatch.setenv("GATEWAY_UPSTREAM", "http://127.0.0.1:9")
+    loggers = [logging.getLogger(name) for name in ("gateway", "uvicorn.error")]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    try:
+        app_module.app_from_env()  # also sets up the process's logging, undone below
+    finally:
+        for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+    assert settled == [True]

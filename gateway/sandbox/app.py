@@ -355,6 +355,9 @@ class Sandbox:
 
 def create_sandbox(config: SandboxConfig) -> Starlette:
     sandbox = Sandbox(config)
+    served = spec_endpoints(sandbox)
+    for endpoints in served:
+        endpoints.prime()
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -385,7 +388,7 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
                 methods=["GET", "DELETE"],
             ),
         ]
-        + [route for endpoints in spec_endpoints(sandbox) for route in endpoints.routes(sandbox)]
+        + [route for endpoints in served for route in endpoints.routes(sandbox)]
         + media.media_routes(sandbox),
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )

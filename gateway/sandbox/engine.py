@@ -140,6 +140,12 @@ class Endpoints:
         def keep(item: Any) -> bool:
             return all(test(item, value) for test, value in tests)
 
+        if len(tests) == 1:  # the usual case, without a generator per item
+            [(only, wanted)] = tests
+
+            def keep(item: Any) -> bool:
+                return only(item, wanted)
+
         props = self.spec.list_item_properties(self.list_path)
         scope = self.behaviour.scope(params)
         span = getattr(self.behaviour, "span", None)
@@ -168,6 +174,20 @@ class Endpoints:
             found = orjson.Fragment(orjson.dumps(_complete(self.behaviour.render(item), props)))
             self._frozen[item.sid] = found
         return found
+
+    def prime(self) -> int:
+        """Encodes every settled item now (seeded lists: each page is then assembled from encoded
+        items). A behaviour that lists its items (``everything``) and can tell settled ones."""
+        everything = getattr(self.behaviour, "everything", None)
+        if everything is None or getattr(self.behaviour, "settled", None) is None:
+            return 0
+        props = self.spec.list_item_properties(self.list_path)
+        for item in everything():
+            self._rendered(item, props)
+        warm = getattr(self.behaviour, "warm", None)
+        if warm is not None:
+            warm()
+        return len(self._frozen)
 
     def _create(self, params: Mapping[str, str], form: dict[str, str]) -> Response:
         self._check_form(self.list_path, "post", form)

@@ -67,6 +67,9 @@ class TrunkNumber:
 
 def status_at(timeline: list[tuple[float, str]], now: float) -> str:
     """The status a timeline of (instant, status) has reached at ``now`` (its first before it starts)."""
+    last, status = timeline[-1]
+    if last <= now:
+        return status
     current = timeline[0][1]
     for at, status in timeline:
         if at > now:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -39,9 +39,16 @@ def rfc2822(at: float | None) -> str | None:
     return None if at is None else _rfc2822(int(at))
 
 
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 @functools.lru_cache(maxsize=65536)
 def _rfc2822(second: int) -> str:
-    return format_datetime(datetime.fromtimestamp(second, UTC))
+    """``email.utils.format_datetime`` of the UTC instant, a third of its cost."""
+    t = time.gmtime(second)
+    clock = f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    return f"{DAYS[t.tm_wday]}, {t.tm_mday:02d} {MONTHS[t.tm_mon - 1]} {t.tm_year:04d} {clock} +0000"
 
 
 def formatted(e164: str) -> str:
@@ -152,11 +159,19 @@ class CallsBehaviour:
         return self.voice.calls.get(path["AccountSid"])
 
     def span_in(self, ordered: Ordered, given: list[tuple[str, str]]) -> Span | None:
+        return self._calls_index().span(ordered, given)
+
+    def warm(self) -> None:
+        """Takes the index's bounds of every account's calls now, not on the first filtered page."""
+        for ordered in self.voice.calls.values():
+            self._calls_index().bounds(ordered)
+
+    def _calls_index(self) -> CallIndex:
         from .call_index import CallIndex
 
         if self._index is None:
             self._index = CallIndex(self.voice.clock)
-        return self._index.span(ordered, given)
+        return self._index
 
     def settled(self, call: Call) -> bool:
         """Nothing about the call can change any more: its JSON is the same on every page."""
@@ -167,6 +182,10 @@ class CallsBehaviour:
             and call.updated <= now
             and call.ended(now) is not None
         )
+
+    def everything(self) -> Iterator[Call]:
+        for ordered in self.voice.calls.values():
+            yield from ordered.values()
 
     def find(self, path: Mapping[str, str]) -> Call | None:
         return self.voice.find_call(path["AccountSid"], path["Sid"])

@@ -38,8 +38,14 @@ from .walk import (
     parse_date,
 )
 
-TARGET = 0.8 * BLOCK_ITEMS
-"""Items a date range is sized for, so that most ranges are one upstream page."""
+FILL = 0.9
+"""The share of its pages a date range is sized to fill: a range that holds a few items more than
+its density promised costs one page more, not a second reading."""
+RANGE_PAGES = 3
+"""A date range is sized for at most this many pages, read one after the other by next-page links."""
+WALK_PAGES = 4
+"""A range found longer than its first page is read on by next-page links if it looks like at most
+this many pages, and split again (its first page read twice) if longer."""
 SAMPLE = 40
 """Dates read from a page to size ranges: its order is by creation, not by the filtered date."""
 
@@ -225,7 +231,7 @@ class Tally:
 
 @dataclass
 class Region:
-    """Dates ``[lo, hi)`` not yet asked, carved from the top in ranges of about ``TARGET`` items."""
+    """Dates ``[lo, hi)`` not yet asked, carved from the top in ranges sized by ``sized``."""
 
     lo: datetime
     hi: datetime
@@ -234,9 +240,25 @@ class Region:
     rest: bool = False
     """A range carved from it came back empty: what is left is asked as one (accounts start
     somewhere, and the years before cost one call)."""
+    open_above: bool = False
+    open_below: bool = False
+    """Its first range is asked without an upper bound, its last without a lower one: the dates
+    above the newest seen and before ``DatePartition.since`` cost no call of their own."""
 
 
 Work = tuple[datetime | None, datetime | None, Region | None]
+
+
+def sized(density: float) -> int:
+    """Units for a range at ``density`` items a unit: of ranges of 1 to ``RANGE_PAGES`` pages, each
+    ``FILL`` full, the one that leaves the least of its pages empty (the fewest pages on a tie)."""
+    best, units = 0.0, 1
+    for pages in range(1, RANGE_PAGES + 1):
+        fits = math.floor(pages * BLOCK_ITEMS * FILL / max(density, 1e-9))
+        filled = fits * density / (pages * BLOCK_ITEMS)
+        if fits >= 1 and filled > best + 0.05:
+            best, units = filled, fits
+    return units
 
 
 class Ranges:
@@ -251,15 +273,16 @@ class Ranges:
         since = parse_date(partition.since)
         assert since is not None
         self.counted = 0
-        self.queue: list[Work] = [(None, since, None)]
+        self.queue: list[Work] = []
         self.regions: list[Region] = []
+        self.since = self.top = since
         dates = self._dates(probe.items)
         if not dates or max(dates) < since:
             self.queue = [(None, None, None)]
             return
-        top = floor(max(dates), self.unit) + self.unit
-        self.queue.insert(0, (top, None, None))
-        self.regions.append(Region(since, top, self._density(len(probe.items), dates, top)))
+        self.top = floor(max(dates), self.unit) + self.unit
+        density = self._density(len(probe.items), dates, self.top)
+        self.regions.append(Region(since, self.top, density, open_above=True, open_below=True))
 
     async def count(self) -> int:
         limit = self.tally.limit
@@ -292,12 +315,14 @@ class Ranges:
             return None
         region = self.regions[0]
         left = math.ceil((region.hi - region.lo) / self.unit)
-        units = max(1, min(left, math.floor(TARGET / max(region.density, 1e-9))))
+        units = min(left, sized(region.density))
+        above = None if region.open_above else region.hi
+        region.open_above = False
         if region.rest or units >= left:
             self.regions.pop(0)
-            return region.lo, region.hi, region
-        hi, region.hi = region.hi, region.hi - self.unit * units
-        return region.hi, hi, region
+            return None if region.open_below else region.lo, above, region
+        region.hi = region.hi - self.unit * units
+        return region.hi, above, region
 
     async def _range(self, lo: datetime | None, hi: datetime | None, region: Region | None) -> None:
         """Holds one slot of the limit (taken by the scheduler) for its first page."""
@@ -306,19 +331,37 @@ class Ranges:
         finally:
             self.tally.limit.release()
         taken = self.tally.take(chunk.items, False)
+        low, high = lo or self.since, hi or self.top  # an open range is split as its known part
+        span = (high - low) / self.unit
         if chunk.following is None:
             self.counted += taken
-            if region is not None and lo is not None and hi is not None:
-                self._learn(region, len(chunk.items), (hi - lo) / self.unit)
+            if region is not None:
+                self._learn(region, len(chunk.items), span)
             return
         dates = self._dates(chunk.items)
-        if lo is None or hi is None or hi - lo <= self.unit or not dates:
-            rest = await self.tally.walk(chunk.following, False)  # awaited before ``+=`` reads
+        density = self._density(len(chunk.items), dates, high) if dates else math.inf
+        if region is None or high - low <= self.unit or density * span <= WALK_PAGES * BLOCK_ITEMS:
+            rest, items = await self._walk(chunk.following)  # awaited before ``+=`` reads
             self.counted += taken + rest
+            if region is not None:
+                self._learn(region, len(chunk.items) + items, span)
             return
-        span = (hi - lo) / self.unit  # asked again, in smaller ranges
-        density = max(self._density(len(chunk.items), dates, hi), 2 * TARGET / span)
-        self.regions.insert(0, Region(lo, hi, density))
+        if hi is None:
+            self.queue.append((self.top, None, None))
+        if lo is None:
+            self.queue.append((None, self.since, None))
+        self.regions.insert(0, Region(low, high, max(density, 2 * BLOCK_ITEMS / span)))  # asked again
+
+    async def _walk(self, position: Position | None) -> tuple[int, int]:
+        """The rest of a range by next-page links: the items counted, and all the items read."""
+        counted = items = 0
+        links: set[str] = set()
+        while position is not None:
+            chunk = await self.tally.read(position)
+            counted += self.tally.take(chunk.items, False)
+            items += len(chunk.items)
+            position = onward(chunk, links)
+        return counted, items
 
     def _learn(self, region: Region, items: int, units: float) -> None:
         if not items:
@@ -327,8 +370,7 @@ class Ranges:
             region.density = items / max(units, 1.0)
 
     def _density(self, items: int, dates: list[datetime], top: datetime) -> float:
-        low = floor(min(dates), self.unit)
-        return items / max((top - low) / self.unit, 1.0)
+        return items / max((top - min(dates)) / self.unit, 1.0)
 
     def _dates(self, items: list[Any]) -> list[datetime]:
         """Dates of a sample of the page's items (those it can read)."""

@@ -8,8 +8,9 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -19,8 +20,8 @@ from gateway.app import create_app
 from gateway.resources.calls import LIFECYCLE
 from gateway.sandbox import SandboxConfig
 from gateway.settings import Secret
-from gateway.tally import known, plan
-from gateway.walk import Cursor
+from gateway.tally import RANGE_PAGES, count, known, plan, sized
+from gateway.walk import Cursor, Walker
 from tests.conftest import (
     ACCOUNT,
     ANCIENT,
@@ -255,3 +256,82 @@ def test_the_plan_keeps_to_what_is_exact() -> None:
 def test_a_status_the_declaration_does_not_know_means_the_walk_counts() -> None:
     assert known(LIFECYCLE, [{"status": "completed"}, {"status": "queued"}])
     assert not known(LIFECYCLE, [{"status": "completed"}, {"status": "parked"}])
+
+
+def test_ranges_are_sized_to_fill_their_pages() -> None:
+    assert sized(50.0) == 18  # one page, 90 % full
+    assert sized(490.0) == 5  # three pages, 82 % full (one day: 49 %, three days in two: 73 %)
+    assert sized(5000.0) == 1  # a day of more than the pages a range may take: one day, read on
+    assert all(sized(density) * density <= RANGE_PAGES * 1000 for density in (7.0, 333.0, 900.0, 2999.0))
+
+
+class DatedCalls:
+    """An upstream of finished calls, newest created first, filtered by ``Status`` and by ``StartTime``
+    day bounds, 1000 to a page: how many pages a count by status reads."""
+
+    def __init__(self, count: int, days: int, gap: tuple[int, int] = (0, 0)) -> None:
+        rng = random.Random(7)
+        now = datetime(2026, 11, 27, tzinfo=UTC).timestamp()
+        statuses = ("completed",) * 7 + ("busy", "no-answer", "failed")
+        self.calls = []
+        for index, created in enumerate(
+            sorted((now - rng.uniform(0, days * DAY) for _ in range(count)), reverse=True)
+        ):
+            if now - gap[1] * DAY <= created < now - gap[0] * DAY:
+                continue
+            stamp = datetime.fromtimestamp(created + 2, UTC)
+            self.calls.append(
+                {
+                    "sid": f"CA{index:032d}",
+                    "status": rng.choice(statuses),
+                    "start_time": stamp,
+                    "created": created,
+                }
+            )
+        self.asked: list[tuple[tuple[str, str], ...]] = []
+
+    async def fetch(
+        self, target: str, params: tuple[tuple[str, str], ...] | None
+    ) -> tuple[list[Any], str | None]:
+        query = tuple(parse_qsl(urlsplit(target).query)) if params is None else params
+        self.asked.append(query)
+        given = dict(query)
+        offset = int(given.get("Offset", "0"))
+        low, high = given.get("StartTime>"), given.get("StartTime<")
+        found = [
+            call
+            for call in self.calls
+            if call["status"] == given.get("Status", call["status"])
+            and (low is None or call["start_time"].date().isoformat() >= low)
+            and (high is None or call["start_time"].date().isoformat() <= high)
+        ]
+        page = found[offset : offset + 1000]
+        items = [{**call, "start_time": format_datetime(call["start_time"])} for call in page]
+        following = [(k, v) for k, v in query if k != "Offset"] + [("Offset", str(offset + 1000))]
+        return items, ("/Calls.json?" + urlencode(following)) if offset + 1000 < len(found) else None
+
+
+@pytest.mark.parametrize(
+    ("gap", "pages"),
+    [((0, 0), 50), ((3, 20), 46)],
+)
+async def test_a_count_by_status_reads_few_pages_more_than_the_list_holds(
+    gap: tuple[int, int], pages: int
+) -> None:
+    """350 completed calls a day, 50 busy, 50 unanswered over 60 days (none in the gap: the first
+    empty range asks the rest as one, found long, and split again)."""
+    upstream = DatedCalls(30_000, 60, gap)
+    walker = Walker(
+        upstream.fetch,
+        lambda item: True,
+        order=lambda item: float(item["created"]),
+        identity=lambda item: str(item["sid"]),
+        statuses=LIFECYCLE,
+    )
+    counted = await count(walker, (Cursor("/Calls.json", (("PageSize", "1000"),)),), math.inf)
+    assert counted.total == len(upstream.calls)
+    first_pages = [query for query in upstream.asked if "Offset" not in dict(query)]
+    assert len(first_pages) == len(set(first_pages))  # no range asked twice: one a little long is read on
+    assert len(upstream.asked) <= pages  # 30 pages of calls, 7 for the head, stages and sizing (was 63)
+    alone = [dict(query) for query in first_pages if ("StartTime<", "2007-12-31") in query]
+    assert len(alone) == (1 if gap[1] else 0)  # only a split open range asks the years before 2008 alone

@@ -168,12 +168,13 @@ class Sandbox:
         keep: Callable[[Any], bool],
         filters: list[tuple[str, str]],
         span: Span | None = None,
+        among: list[Any] | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         size, index = _page_size(request), _page_index(request)
         token = request.query_params.get("PageToken")
         if index > 0 and not token:
             raise ApiError(400, 20001, "PageToken is required for paging.")
-        page = self.store.page(ordered, size, token, keep, span)
+        page = self.store.page(ordered, size, token, keep, span, among)
         if page is None:
             raise ApiError(400, 20001, "Invalid PageToken")
 

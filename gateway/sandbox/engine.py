@@ -150,6 +150,7 @@ class Endpoints:
         scope = self.behaviour.scope(params)
         span = getattr(self.behaviour, "span", None)
         span_in = getattr(self.behaviour, "span_in", None)
+        among = getattr(self.behaviour, "among", None)
         items, links = sandbox._list(
             request,
             scope,
@@ -161,6 +162,7 @@ class Endpoints:
             else span(given)
             if span
             else None,
+            among(scope, given) if among is not None and scope is not None else None,
         )
         return sandbox._flat(self.spec.items_key(self.list_path), items, links)
 

@@ -141,14 +141,25 @@ class Ordered:
             return 0, len(self.seqs)
         return bisect_left(self.seqs, span[0]), bisect_right(self.seqs, span[1])
 
-    def after(self, seq: Any, keep: Callable[[Any], bool], size: int, span: Span | None = None) -> list[Any]:
+    def after(
+        self,
+        seq: Any,
+        keep: Callable[[Any], bool],
+        size: int,
+        span: Span | None = None,
+        among: list[Any] | None = None,
+    ) -> list[Any]:
         """Up to ``size`` kept items after ``seq`` (``None``: from the first), without copying the
-        rest of the list; only keys within ``span`` are looked at."""
+        rest of the list; only keys within ``span`` are looked at, and only those in ``among`` (a
+        sorted list of this list's keys holding every one ``keep`` can keep), if given."""
         found = []
-        low, high = self._span(span)
-        first = low if seq is None else max(low, bisect_right(self.seqs, seq))
+        seqs = self.seqs if among is None else among
+        low, high = (0, len(seqs))
+        if span is not None:
+            low, high = bisect_left(seqs, span[0]), bisect_right(seqs, span[1])
+        first = low if seq is None else max(low, bisect_right(seqs, seq))
         for index in range(first, high):
-            item = self.items[self.seqs[index]]
+            item = self.items[seqs[index]]
             if keep(item):
                 found.append(item)
                 if len(found) == size:
@@ -340,20 +351,21 @@ class Store:
         token: str | None,
         keep: Callable[[Any], bool] = lambda _: True,
         span: Span | None = None,
+        among: list[Any] | None = None,
     ) -> Page | None:
         """``None`` when the token does not decode."""
         with self.lock:
             if ordered is None:
                 return Page([], None, None) if token is None else None
             if token is None:
-                after = ordered.after(None, keep, size + 1, span)
+                after = ordered.after(None, keep, size + 1, span, among)
                 items, more, earlier = after[:size], len(after) > size, False
             else:
                 seq = ordered.tokens.get(token[2:]) if token[:2] in ("PA", "PB") else None
                 if seq is None:
                     return None
                 if token.startswith("PA"):
-                    after = ordered.after(seq, keep, size + 1, span)
+                    after = ordered.after(seq, keep, size + 1, span, among)
                     items, more, earlier = after[:size], len(after) > size, True
                 else:
                     before = ordered.before(seq, keep, size + 1, span)

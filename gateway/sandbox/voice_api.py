@@ -161,6 +161,9 @@ class CallsBehaviour:
     def span_in(self, ordered: Ordered, given: list[tuple[str, str]]) -> Span | None:
         return self._calls_index().span(ordered, given)
 
+    def among(self, ordered: Ordered, given: list[tuple[str, str]]) -> list[Any] | None:
+        return self._calls_index().among(ordered, given)
+
     def warm(self) -> None:
         """Takes the index's bounds of every account's calls now, not on the first filtered page."""
         for ordered in self.voice.calls.values():

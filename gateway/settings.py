@@ -137,7 +137,12 @@ SPECS: tuple[Spec, ...] = (
         "Seconds a request may spend counting a list; past it the page is answered with the count so far "
         "and one more page.",
     ),
-    Spec("list_count_concurrency", _positive_int, "8", "Date ranges of one list counted at once."),
+    Spec(
+        "list_count_concurrency",
+        _positive_int,
+        "16",
+        "Upstream pages of one list counted at once (date ranges, statuses).",
+    ),
     Spec("list_max_pages", _positive_int, "20000", "Upstream pages one list walk may read at most (502)."),
     Spec("max_body_bytes", _positive_int, "1048576", "Largest request body (413 above)."),
     Spec(
@@ -228,7 +233,7 @@ class Settings:
     list_cache_max_items: int = 20_000
     cache_url: Secret | None = None
     list_count_timeout: float = 40.0
-    list_count_concurrency: int = 8
+    list_count_concurrency: int = 16
     list_max_pages: int = 20_000
     max_body_bytes: int = 1_048_576
     max_upstream_body_bytes: int = 16_777_216

@@ -173,7 +173,8 @@ class Endpoints:
             return _complete(self.behaviour.render(item), props)
         found = self._frozen.get(item.sid)
         if found is None:
-            found = orjson.Fragment(orjson.dumps(_complete(self.behaviour.render(item), props)))
+            encoded = orjson.dumps(_complete(self.behaviour.render(item), props))
+            found = orjson.Fragment(bytes(memoryview(encoded)))  # orjson's own buffer holds ~8 KB
             self._frozen[item.sid] = found
         return found
 

@@ -148,15 +148,7 @@ class Gateway:
             raise legacy_error(exc, call, target) from None
 
     def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
-        account_of = call.resource.account_of
-        if call.bound is not None and account_of is not None and item.get(account_of) not in call.bound:
-            return False
-        return all(item.get(field) == call.path.get(name) for field, name in call.resource.owned_by)
-
-    def _listed(self, call: Call, item: object) -> bool:
-        if not isinstance(item, Mapping):
-            return True  # the translator answers 502 for it
-        return self._owned(call, item) and not any(item.get(key) for key in call.resource.skip_if)
+        return _owner(call)(item)
 
     async def _embedded(self, call: Call, item: Any, cache: dict[str, object]) -> Any:
         """The item with the object its ``embed`` names (fetched once per sid per request or walk)."""
@@ -282,7 +274,7 @@ class Gateway:
         )
         walker = Walker(
             fetch=lambda target, params: self.walk(call, target, params),
-            keep=lambda item: self._listed(call, item),
+            keep=_lister(call),
             partition=call.resource.paging.partition,
             statuses=call.resource.paging.statuses,
             order=_order_key(call.resource),
@@ -321,6 +313,41 @@ class Gateway:
 
 def _upstream_field(resource: Resource, legacy: str) -> str | None:
     return next((f.upstream for f in resource.item.fields if f.legacy == legacy), None)
+
+
+def _owner(call: Call) -> Callable[[Mapping[str, object]], bool]:
+    """Whether an upstream item is the call's to see: owned by the path's account and, in sidecar
+    mode, by one the credential is bound to."""
+    return _filter(call, ())
+
+
+def _lister(call: Call) -> Callable[[object], bool]:
+    """Whether an upstream item belongs on the call's legacy list: the call's to see, and none of
+    ``skip_if`` set. Made once per list request: a count asks it of every item."""
+    check = _filter(call, call.resource.skip_if)
+
+    def listed(item: object) -> bool:
+        return check(item) if isinstance(item, Mapping) else True  # else the translator answers 502
+
+    return listed
+
+
+def _filter(call: Call, skip: tuple[str, ...]) -> Callable[[Mapping[str, object]], bool]:
+    bound, account_of = call.bound, call.resource.account_of
+    owners = tuple((field, call.path.get(name)) for field, name in call.resource.owned_by)
+
+    def kept(item: Mapping[str, object]) -> bool:
+        if bound is not None and account_of is not None and item.get(account_of) not in bound:
+            return False
+        for field, value in owners:
+            if item.get(field) != value:
+                return False
+        for key in skip:  # noqa: SIM110 - asked of every item counted; a generator each costs twice
+            if item.get(key):
+                return False
+        return True
+
+    return kept
 
 
 def _identity(resource: Resource) -> Callable[[Any], Hashable] | None:

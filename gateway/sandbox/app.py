@@ -30,7 +30,7 @@ from .accounts_api import AccountsBehaviour
 from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
 from .engine import ListResponse
-from .store import CallerId, Ordered, Span, Store, new_sid
+from .store import Among, CallerId, Ordered, Span, Store, new_sid
 from .voice import Voice
 from .voice_api import e164
 
@@ -168,7 +168,7 @@ class Sandbox:
         keep: Callable[[Any], bool],
         filters: list[tuple[str, str]],
         span: Span | None = None,
-        among: list[Any] | None = None,
+        among: Among | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         size, index = _page_size(request), _page_index(request)
         token = request.query_params.get("PageToken")

@@ -3,22 +3,42 @@ match, so that a filtered page looks at that stretch of the list rather than at 
 
 Bounds on the creation instant, derived from every call's timeline and kept until a list changes
 (``Ordered.changes``): a call starts (rings) at most ``latest`` seconds after it was created, and at
-least ``earliest``; a call that was not over when the bounds were taken was created at ``live`` or
-later (calls only end as time passes, so that stays true). A status that is not final can only
-match a call that was not over; a final one only a call created at ``live`` or later or one that
-had that status when the bounds were taken (an ended call keeps its status).
+least ``earliest``; a call that was not *settled* when the bounds were taken was created at ``live``
+or later. A settled call (over, with nothing left on its timeline and no Dial pending) keeps its
+status and start time as time passes, so a page filtered by a final status and start times is
+exact without asking the filters about it: those calls are kept by their start second, sorted. A
+status that is not final can only match a call that was not settled; a final one only a call
+created at ``live`` or later or a settled one that had that status when the bounds were taken.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .store import Ordered, Span
-from .voice import FINAL, Call
+from .store import Among, Ordered, Span
+from .voice import FINAL, Call, started
 from .voice_api import _window
+
+Key = tuple[float, int]
+COVERED = frozenset({"Status", "StartTime", "StartTime<", "StartTime>"})
+"""The filters the bounds answer exactly for settled calls (with a final ``Status``)."""
+WINDOWS = 256
+"""Start-time windows whose keys are kept between pages (a range is read page after page)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The settled calls that ended in one final status."""
+
+    keys: list[Key]
+    """In list order."""
+    starts: list[int]
+    """The start seconds of those with a start time, ascending."""
+    by_start: list[Key]
+    """Their keys, in the order of ``starts``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +47,10 @@ class Bounds:
     earliest: float
     latest: float
     live: float
-    ended: dict[str, list[Key]]
-    """By final status: the keys of the calls created at ``live`` or later, then those of the older
-    calls (all over) that ended in it, in list order."""
+    young: list[Key]
+    """The keys of the calls created at ``live`` or later: the list's head."""
+    ended: dict[str, Ended]
+    windows: dict[tuple[str, float, float], list[Key]] = field(default_factory=dict)
 
 
 def dialed(call: Call) -> float | None:
@@ -37,18 +58,28 @@ def dialed(call: Call) -> float | None:
     return next((at for at, status in call.timeline if status in ("ringing", "in-progress")), None)
 
 
-Key = tuple[float, int]
+def settled(call: Call, now: float) -> bool:
+    """Over, with nothing left on its timeline and no Dial pending: its status and start time stay."""
+    last, status = call.timeline[-1]
+    return call.dial is None and last <= now and status in FINAL
 
 
-def _ended(ordered: Ordered, live: float, now: float) -> dict[str, list[Key]]:
-    keys: list[Key] = ordered.seqs
-    young = bisect_right(keys, (-live, math.inf))  # created at ``live`` or later: the list's head
-    ended: dict[str, list[Key]] = {status: keys[:young] for status in FINAL}
-    for key in keys[young:]:
-        status = ordered.items[key].status(now)
-        for listed in (ended[status],) if status in ended else ended.values():
-            listed.append(key)
-    return ended
+def _ended(ordered: Ordered, young: int, now: float) -> dict[str, Ended]:
+    keys: dict[str, list[Key]] = {status: [] for status in FINAL}
+    dated: dict[str, list[tuple[int, Key]]] = {status: [] for status in FINAL}
+    for key in ordered.seqs[young:]:
+        call = ordered.items[key]
+        status = call.status(now)
+        keys[status].append(key)
+        at = started(call, now)
+        if at is not None:
+            dated[status].append((math.floor(at), key))
+    found = {}
+    for status in FINAL:
+        dated[status].sort()
+        starts, by_start = [start for start, _ in dated[status]], [key for _, key in dated[status]]
+        found[status] = Ended(keys[status], starts, by_start)
+    return found
 
 
 class CallIndex:
@@ -62,21 +93,51 @@ class CallIndex:
             return found
         now = self.clock()
         waits = [at - call.created for call in ordered.values() if (at := dialed(call)) is not None]
-        unsettled = [
-            call.created for call in ordered.values() if call.dial is not None or call.ended(now) is None
-        ]
-        live = min(unsettled, default=math.inf)
-        ended = _ended(ordered, live, now)
-        found = Bounds(Ordered.changes, min(waits, default=0.0), max(waits, default=0.0), live, ended)
+        live = min((call.created for call in ordered.values() if not settled(call, now)), default=math.inf)
+        young = bisect_right(ordered.seqs, (-live, math.inf))  # created at ``live`` or later
+        found = Bounds(
+            Ordered.changes,
+            min(waits, default=0.0),
+            max(waits, default=0.0),
+            live,
+            ordered.seqs[:young],
+            _ended(ordered, young, now),
+        )
         self._bounds[id(ordered)] = found
         return found
 
-    def among(self, ordered: Ordered, given: list[tuple[str, str]]) -> list[Key] | None:
-        """The keys a final ``Status`` filter can keep, in list order; ``None``: any key."""
+    def among(self, ordered: Ordered, given: list[tuple[str, str]]) -> Among | None:
+        """The keys a final ``Status`` filter can keep, in list order (those of settled calls kept
+        without asking the filters, when the bounds answer all of them); ``None``: any key."""
         wanted = [value for key, value in given if key == "Status"]
         if len(wanted) != 1 or wanted[0] not in FINAL:
             return None
-        return self.bounds(ordered).ended[wanted[0]]
+        bounds = self.bounds(ordered)
+        if any(key not in COVERED for key, _ in given):
+            keys = self._kept(bounds, wanted[0], -math.inf, math.inf)
+            return Among(keys, len(keys))
+        low, high = -math.inf, math.inf
+        for key, value in given:
+            if key != "Status":
+                found = _window(value, key[len("StartTime") :] or "=")
+                low, high = max(low, found[0]), min(high, found[1])
+        return Among(self._kept(bounds, wanted[0], low, high), len(bounds.young))
+
+    def _kept(self, bounds: Bounds, status: str, low: float, high: float) -> list[Key]:
+        """The young keys, then those of the settled calls in ``status`` that started within
+        ``[low, high]`` (any, with no start time too, if the window is unbounded), in list order."""
+        found = bounds.windows.get((status, low, high))
+        if found is None:
+            ended = bounds.ended[status]
+            if (low, high) == (-math.inf, math.inf):
+                found = bounds.young + ended.keys
+            else:
+                first, last = bisect_left(ended.starts, low), bisect_right(ended.starts, high)
+                found = bounds.young + sorted(ended.by_start[first:last])
+            if len(bounds.windows) >= WINDOWS:
+                bounds.windows.clear()
+            bounds.windows[(status, low, high)] = found
+        return found
 
     def span(self, ordered: Ordered, given: list[tuple[str, str]]) -> Span | None:
         """The keys ``(-created, -seq)`` the filters can keep; ``None``: the whole list."""

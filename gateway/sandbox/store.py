@@ -87,6 +87,15 @@ Span = tuple[Any, Any]
 """The first and last keys a list's filters can keep (the rest is not looked at)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Among:
+    """Some of a list's keys, sorted, holding every one a page's filters can keep: the first
+    ``tested`` are kept if the filters keep them, the rest are kept without asking."""
+
+    keys: list[Any]
+    tested: int
+
+
 class Ordered:
     """Items in the order of their keys (creation order: the ``seq``; newest first: a key such as
     ``(-created, -seq)``) with O(log n) lookup of a token's position."""
@@ -147,24 +156,26 @@ class Ordered:
         keep: Callable[[Any], bool],
         size: int,
         span: Span | None = None,
-        among: list[Any] | None = None,
+        among: Among | None = None,
     ) -> list[Any]:
         """Up to ``size`` kept items after ``seq`` (``None``: from the first), without copying the
-        rest of the list; only keys within ``span`` are looked at, and only those in ``among`` (a
-        sorted list of this list's keys holding every one ``keep`` can keep), if given."""
-        found = []
-        seqs = self.seqs if among is None else among
+        rest of the list; only keys within ``span`` are looked at, and only those in ``among``, if
+        given."""
+        found: list[Any] = []
+        seqs = self.seqs if among is None else among.keys
         low, high = (0, len(seqs))
         if span is not None:
             low, high = bisect_left(seqs, span[0]), bisect_right(seqs, span[1])
         first = low if seq is None else max(low, bisect_right(seqs, seq))
-        for index in range(first, high):
+        sure = high if among is None else max(first, min(high, among.tested))
+        for index in range(first, sure):
             item = self.items[seqs[index]]
             if keep(item):
                 found.append(item)
                 if len(found) == size:
-                    break
-        return found
+                    return found
+        items = self.items
+        return found + [items[key] for key in seqs[sure : min(high, sure + size - len(found))]]
 
     def before(self, seq: Any, keep: Callable[[Any], bool], size: int, span: Span | None = None) -> list[Any]:
         """Up to ``size`` kept items before ``seq``, in list order."""
@@ -351,7 +362,7 @@ class Store:
         token: str | None,
         keep: Callable[[Any], bool] = lambda _: True,
         span: Span | None = None,
-        among: list[Any] | None = None,
+        among: Among | None = None,
     ) -> Page | None:
         """``None`` when the token does not decode."""
         with self.lock:

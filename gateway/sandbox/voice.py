@@ -264,6 +264,11 @@ class Voice:
         conference.updated = when
 
 
+def started(call: Call, now: float) -> float | None:
+    """The call's start time: when it rang (or, not having rung, was answered), if it has by ``now``."""
+    return call.reached("ringing", now) or call.reached("in-progress", now)
+
+
 def duration(call: Call, now: float) -> str | None:
     end = call.ended(now)
     if end is None:

@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 import phonenumbers
 
 from ..phone import pretty
-from .store import Ordered, Span
-from .voice import FINAL, Call, Conference, Participant, Voice, duration, price
+from .store import Among, Ordered, Span
+from .voice import FINAL, Call, Conference, Participant, Voice, duration, price, started
 
 if TYPE_CHECKING:
     from .call_index import CallIndex
@@ -147,7 +147,7 @@ class CallsBehaviour:
             "From": lambda c, v: c.from_ == v,
             "ParentCallSid": lambda c, v: c.parent_call_sid == v,
             "Status": lambda c, v: c.status(now()) == v,
-            **dated("StartTime", lambda c: c.reached("ringing", now()) or c.reached("in-progress", now())),
+            **dated("StartTime", lambda c: started(c, now())),
             **dated("EndTime", lambda c: c.ended(now())),
         }
         self._index: CallIndex | None = None
@@ -161,7 +161,7 @@ class CallsBehaviour:
     def span_in(self, ordered: Ordered, given: list[tuple[str, str]]) -> Span | None:
         return self._calls_index().span(ordered, given)
 
-    def among(self, ordered: Ordered, given: list[tuple[str, str]]) -> list[Any] | None:
+    def among(self, ordered: Ordered, given: list[tuple[str, str]]) -> Among | None:
         return self._calls_index().among(ordered, given)
 
     def warm(self) -> None:
@@ -252,7 +252,7 @@ class CallsBehaviour:
             "from_formatted": formatted(call.from_),
             "phone_number_sid": call.phone_number_sid,
             "status": status,
-            "start_time": rfc2822(call.reached("ringing", now) or call.reached("in-progress", now)),
+            "start_time": rfc2822(started(call, now)),
             "end_time": rfc2822(call.ended(now)) if status in FINAL else None,
             "duration": duration(call, now),
             "price": price(call, now),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.phone import pretty
-from gateway.sandbox.store import Store
+from gateway.sandbox.store import Among, Store
 from tests.conftest import ACCOUNT, TOKEN
 
 
@@ -70,3 +70,29 @@ def test_a_span_narrows_what_is_looked_at_both_ways_and_keeps_every_kept_item() 
     assert earlier is not None
     assert [item.seq for item in earlier.items] == expected[max(0, first_shown - 100) : first_shown]
     assert min(looked) >= 700
+
+
+def test_among_asks_the_filter_only_about_its_tested_keys() -> None:
+    store = Store({ACCOUNT: TOKEN})
+    store.seed_caller_ids(ACCOUNT, 100)
+    ordered = store.caller_ids[ACCOUNT]
+    looked: list[int] = []
+
+    def small(item: Any) -> bool:
+        looked.append(item.seq)
+        return item.seq < 5
+
+    among = Among([2, 3, 7, 9, 40, 41, 42, 43, 44, 60], tested=4)
+    seen: list[int] = []
+    token = None
+    while True:
+        page = store.page(ordered, 3, token, small, among=among)
+        assert page is not None
+        seen += [item.seq for item in page.items]
+        if page.next_token is None:
+            break
+        token = page.next_token
+    assert seen == [2, 3, 40, 41, 42, 43, 44, 60]
+    assert sorted(set(looked)) == [2, 3, 7, 9]
+    spanned = store.page(ordered, 10, None, small, (3, 42), among)
+    assert spanned is not None and [item.seq for item in spanned.items] == [3, 40, 41, 42]

@@ -154,7 +154,7 @@ class Endpoints:
         items, links = sandbox._list(
             request,
             scope,
-            lambda item: self._rendered(item, props),
+            self._renderer(props),
             keep,
             given,
             span_in(scope, given)
@@ -166,17 +166,24 @@ class Endpoints:
         )
         return sandbox._flat(self.spec.items_key(self.list_path), items, links)
 
-    def _rendered(self, item: Any, props: tuple[tuple[str, bool], ...]) -> Any:
-        """An item of a list page; an item that can no longer change (``settled``) is encoded once."""
+    def _renderer(self, props: tuple[tuple[str, bool], ...]) -> Callable[[Any], Any]:
+        """An item of a list page; an item that can no longer change (``settled``) is encoded once,
+        and not asked again whether it is settled."""
         settled = getattr(self.behaviour, "settled", None)
-        if settled is None or not settled(item):
-            return _complete(self.behaviour.render(item), props)
-        found = self._frozen.get(item.sid)
-        if found is None:
-            encoded = orjson.dumps(_complete(self.behaviour.render(item), props))
+        render, frozen = self.behaviour.render, self._frozen
+
+        def rendered(item: Any) -> Any:
+            found = frozen.get(item.sid)
+            if found is not None:
+                return found
+            if settled is None or not settled(item):
+                return _complete(render(item), props)
+            encoded = orjson.dumps(_complete(render(item), props))
             found = orjson.Fragment(bytes(memoryview(encoded)))  # orjson's own buffer holds ~8 KB
-            self._frozen[item.sid] = found
-        return found
+            frozen[item.sid] = found
+            return found
+
+        return rendered
 
     def prime(self) -> int:
         """Encodes every settled item now (seeded lists: each page is then assembled from encoded
@@ -184,9 +191,9 @@ class Endpoints:
         everything = getattr(self.behaviour, "everything", None)
         if everything is None or getattr(self.behaviour, "settled", None) is None:
             return 0
-        props = self.spec.list_item_properties(self.list_path)
+        rendered = self._renderer(self.spec.list_item_properties(self.list_path))
         for item in everything():
-            self._rendered(item, props)
+            rendered(item)
         warm = getattr(self.behaviour, "warm", None)
         if warm is not None:
             warm()

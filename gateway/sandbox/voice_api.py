@@ -179,11 +179,12 @@ class CallsBehaviour:
     def settled(self, call: Call) -> bool:
         """Nothing about the call can change any more: its JSON is the same on every page."""
         now = self.voice.clock()
+        last, status = call.timeline[-1]
         return (
             call.dial is None
-            and call.timeline[-1][0] <= now
+            and last <= now
             and call.updated <= now
-            and call.ended(now) is not None
+            and (status in FINAL or call.ended(now) is not None)
         )
 
     def everything(self) -> Iterator[Call]:

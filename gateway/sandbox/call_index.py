@@ -69,7 +69,7 @@ def _ended(ordered: Ordered, young: int, now: float) -> dict[str, Ended]:
     dated: dict[str, list[tuple[int, Key]]] = {status: [] for status in FINAL}
     for key in ordered.seqs[young:]:
         call = ordered.items[key]
-        status = call.status(now)
+        status = call.timeline[-1][1]  # settled: its last, which has come
         keys[status].append(key)
         at = started(call, now)
         if at is not None:
@@ -92,8 +92,12 @@ class CallIndex:
         if found is not None and found.changes == Ordered.changes:
             return found
         now = self.clock()
-        waits = [at - call.created for call in ordered.values() if (at := dialed(call)) is not None]
-        live = min((call.created for call in ordered.values() if not settled(call, now)), default=math.inf)
+        waits, live = [], math.inf
+        for call in ordered.values():
+            if (at := dialed(call)) is not None:
+                waits.append(at - call.created)
+            if call.created < live and not settled(call, now):
+                live = call.created
         young = bisect_right(ordered.seqs, (-live, math.inf))  # created at ``live`` or later
         found = Bounds(
             Ordered.changes,

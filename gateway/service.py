@@ -327,7 +327,9 @@ def _lister(call: Call) -> Callable[[object], bool]:
     check = _filter(call, call.resource.skip_if)
 
     def listed(item: object) -> bool:
-        return check(item) if isinstance(item, Mapping) else True  # else the translator answers 502
+        if type(item) is dict or isinstance(item, Mapping):  # decoded objects are dicts: no ABC check
+            return check(item)
+        return True  # the translator answers 502 for it
 
     return listed
 
@@ -357,9 +359,9 @@ def _identity(resource: Resource) -> Callable[[Any], Hashable] | None:
     names = [_upstream_field(resource, legacy) or legacy for legacy in resource.order.identity]
 
     def identity(item: Any) -> Hashable:
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):  # decoded objects are dicts
             return id(item)
-        return tuple(str(item.get(name)) for name in names)
+        return tuple([str(item.get(name)) for name in names])
 
     return identity
 

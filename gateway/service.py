@@ -6,12 +6,12 @@ The only module that knows the data path as a whole; it never sees a framework o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import fanout, paging, resources
 from . import observability as obs
+from . import paging, resources, upstream_items
 from .auth import Authorizer
 from .document import Document, Instance, Listing
 from .errors import BadGateway, MethodNotAllowed, NotFound, UpstreamRestError
@@ -148,7 +148,7 @@ class Gateway:
             raise legacy_error(exc, call, target) from None
 
     def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
-        return _owner(call)(item)
+        return upstream_items.owner(call.resource, call.path, call.bound)(item)
 
     async def _embedded(self, call: Call, item: Any, cache: dict[str, object]) -> Any:
         """The item with the object its ``embed`` names (fetched once per sid per request or walk)."""
@@ -274,11 +274,11 @@ class Gateway:
         )
         walker = Walker(
             fetch=lambda target, params: self.walk(call, target, params),
-            keep=_lister(call),
+            keep=upstream_items.lister(call.resource, call.path, call.bound),
             partition=call.resource.paging.partition,
             statuses=call.resource.paging.statuses,
-            order=_order_key(call.resource),
-            identity=_identity(call.resource),
+            order=upstream_items.order_key(call.resource),
+            identity=upstream_items.identity(call.resource),
             max_pages=self.settings.list_max_pages,
             concurrency=self.settings.list_count_concurrency,
         )
@@ -309,78 +309,6 @@ class Gateway:
         if following and (len(following) > paging.MAX_LINK_BYTES or not following.isascii()):
             raise BadGateway("The upstream API answered with an unusable next page link")
         return items, following or None
-
-
-def _upstream_field(resource: Resource, legacy: str) -> str | None:
-    return next((f.upstream for f in resource.item.fields if f.legacy == legacy), None)
-
-
-def _owner(call: Call) -> Callable[[Mapping[str, object]], bool]:
-    """Whether an upstream item is the call's to see: owned by the path's account and, in sidecar
-    mode, by one the credential is bound to."""
-    return _filter(call, ())
-
-
-def _lister(call: Call) -> Callable[[object], bool]:
-    """Whether an upstream item belongs on the call's legacy list: the call's to see, and none of
-    ``skip_if`` set. Made once per list request: a count asks it of every item."""
-    check = _filter(call, call.resource.skip_if)
-
-    def listed(item: object) -> bool:
-        if type(item) is dict or isinstance(item, Mapping):  # decoded objects are dicts: no ABC check
-            return check(item)
-        return True  # the translator answers 502 for it
-
-    return listed
-
-
-def _filter(call: Call, skip: tuple[str, ...]) -> Callable[[Mapping[str, object]], bool]:
-    bound, account_of = call.bound, call.resource.account_of
-    owners = tuple((field, call.path.get(name)) for field, name in call.resource.owned_by)
-
-    def kept(item: Mapping[str, object]) -> bool:
-        if bound is not None and account_of is not None and item.get(account_of) not in bound:
-            return False
-        for field, value in owners:
-            if item.get(field) != value:
-                return False
-        for key in skip:  # noqa: SIM110 - asked of every item counted; a generator each costs twice
-            if item.get(key):
-                return False
-        return True
-
-    return kept
-
-
-def _identity(resource: Resource) -> Callable[[Any], Hashable] | None:
-    """What names one upstream item (the order's identity fields), for merged queries."""
-    if resource.order is None:
-        return None
-    names = [_upstream_field(resource, legacy) or legacy for legacy in resource.order.identity]
-
-    def identity(item: Any) -> Hashable:
-        if type(item) is not dict and not isinstance(item, Mapping):  # decoded objects are dicts
-            return id(item)
-        return tuple([str(item.get(name)) for name in names])
-
-    return identity
-
-
-def _order_key(resource: Resource) -> Callable[[Any], float] | None:
-    """The upstream's list order (a legacy field, :class:`~gateway.resources.model.Order`) as a key
-    on upstream items, larger first, for merging the lists of several queries."""
-    order = resource.order
-    if order is None:
-        return None
-    name = _upstream_field(resource, order.legacy)
-    if name is None:
-        return None
-    sign = 1.0 if order.descending else -1.0
-
-    def key(item: Any) -> float:
-        return sign * fanout.instant(item.get(name) if isinstance(item, Mapping) else None)
-
-    return key
 
 
 def _by_suffix(resource: Resource, request: LegacyRequest, instance: bool) -> Operation | None:

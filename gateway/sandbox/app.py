@@ -31,8 +31,8 @@ from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
 from .engine import ListResponse
 from .store import Among, CallerId, Ordered, Span, Store, new_sid
+from .values import e164
 from .voice import Voice
-from .voice_api import e164
 
 log = logging.getLogger("gateway.sandbox")
 

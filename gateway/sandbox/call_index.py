@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .store import Among, Ordered, Span
+from .values import window
 from .voice import FINAL, Call, started
-from .voice_api import _window
 
 Key = tuple[float, int]
 COVERED = frozenset({"Status", "StartTime", "StartTime<", "StartTime>"})
@@ -123,7 +123,7 @@ class CallIndex:
         low, high = -math.inf, math.inf
         for key, value in given:
             if key != "Status":
-                found = _window(value, key[len("StartTime") :] or "=")
+                found = window(value, key[len("StartTime") :] or "=")
                 low, high = max(low, found[0]), min(high, found[1])
         return Among(self._kept(bounds, wanted[0], low, high), len(bounds.young))
 
@@ -154,7 +154,7 @@ class CallIndex:
                 low = max(low, bounds.live)
             elif name == "StartTime":
                 bounds = bounds or self.bounds(ordered)
-                first, last = _window(value, key[len(name) :] or "=")
+                first, last = window(value, key[len(name) :] or "=")
                 low = max(low, first - bounds.latest - 1)
                 high = min(high, last + 1 - min(bounds.earliest, 0.0) + 1)
         if (low, high) == (-math.inf, math.inf):

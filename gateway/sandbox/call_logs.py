@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .store import Ordered
+from .values import dated, rfc2822
 from .voice import Entry, Voice
-from .voice_api import API, dated, rfc2822
+from .voice_api import API
 
 CALL_RECORDINGS = API + "/Calls/{CallSid}/Recordings.json"
 CALL_RECORDING = API + "/Calls/{CallSid}/Recordings/{Sid}.json"

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .notifications import Webhooks
 from .store import Ordered, Store, new_sid, status_at
-from .voice_api import dated, e164, rfc2822
+from .values import dated, e164, rfc2822
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 MESSAGES = API + "/Messages.json"

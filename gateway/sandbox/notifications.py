@@ -22,8 +22,9 @@ import httpx
 
 from .calls import Callbacks
 from .store import Ordered, Store, new_sid, newest
+from .values import dated, newest_first, rfc2822
 from .voice import Entry, Voice
-from .voice_api import API, dated, newest_first, rfc2822
+from .voice_api import API
 
 NOTIFICATIONS = API + "/Notifications.json"
 NOTIFICATION = API + "/Notifications/{Sid}.json"

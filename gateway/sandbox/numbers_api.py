@@ -17,8 +17,8 @@ import phonenumbers
 
 from ..phone import pretty
 from .store import IncomingNumber, Ordered, Store, now
+from .values import e164
 from .views import rfc2822
-from .voice_api import e164
 
 API = "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers"
 NUMBERS = API + ".json"

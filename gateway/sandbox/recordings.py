@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl, urlsplit
 from . import call_logs
 from .notifications import Webhooks
 from .store import Ordered, Store, new_sid, newest
+from .values import dated, newest_first, rfc2822
 from .voice import Call, Entry, Voice
-from .voice_api import API, CallsBehaviour, dated, newest_first, rfc2822
+from .voice_api import API, CallsBehaviour
 
 RECORDINGS = API + "/Recordings.json"
 RECORDING = API + "/Recordings/{Sid}.json"

@@ -3,18 +3,12 @@ where items live, their JSON, their filters and what writes do. Everything else 
 
 from __future__ import annotations
 
-import functools
-import math
-import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-import phonenumbers
-
-from ..phone import pretty
 from .store import Among, Ordered, Span
+from .values import api_error, boolean, dated, e164, formatted, newest_first, rfc2822
 from .voice import FINAL, Call, Conference, Participant, Voice, duration, price, started
 
 if TYPE_CHECKING:
@@ -27,115 +21,6 @@ CONFERENCES = API + "/Conferences.json"
 CONFERENCE = API + "/Conferences/{Sid}.json"
 PARTICIPANTS = API + "/Conferences/{ConferenceSid}/Participants.json"
 PARTICIPANT = API + "/Conferences/{ConferenceSid}/Participants/{CallSid}.json"
-
-
-def _error(status: int, code: int, message: str) -> Exception:
-    from .app import ApiError
-
-    return ApiError(status, code, message)
-
-
-def rfc2822(at: float | None) -> str | None:
-    return None if at is None else _rfc2822(int(at))
-
-
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@functools.lru_cache(maxsize=65536)
-def _rfc2822(second: int) -> str:
-    """``email.utils.format_datetime`` of the UTC instant, a third of its cost."""
-    t = time.gmtime(second)
-    clock = f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-    return f"{DAYS[t.tm_wday]}, {t.tm_mday:02d} {MONTHS[t.tm_mon - 1]} {t.tm_year:04d} {clock} +0000"
-
-
-def formatted(e164: str) -> str:
-    """``(415) 555-1212``: a NANP number directly (what ``pretty`` answers for every ``+1`` number of
-    ten digits that starts with 2–9), others through phonenumbers, cached: the sandbox renders the same
-    numbers again and again, and seeded lists hold a hundred thousand different ones."""
-    digits = e164[2:]
-    if e164[:2] == "+1" and len(digits) == 10 and digits.isdigit() and digits[0] not in "01":
-        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
-    return _formatted(e164)
-
-
-_formatted = functools.lru_cache(maxsize=65536)(pretty)
-
-
-def _instant(value: str) -> tuple[datetime, bool]:
-    """A filter value: ``YYYY-MM-DD`` (a whole day) or an ISO 8601 date-time."""
-    try:
-        if len(value) == 10:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC), True
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _error(400, 20001, f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), False
-
-
-@functools.lru_cache(maxsize=1024)
-def _window(value: str, op: str) -> tuple[float, float]:
-    """The whole seconds ``[low, high]`` a filter keeps (an item shows, and is compared by, the whole
-    second it happened in): parsed once per value, not once per item."""
-    bound, whole_day = _instant(value)
-    start = bound.timestamp()
-    last = start + 86399 if whole_day else start
-    low = -math.inf if op == "<" else (start if whole_day else math.ceil(start))
-    high = math.inf if op == ">" else (last if whole_day else math.floor(last))
-    return low, high
-
-
-def when(read: Callable[[Any], float | None], op: str) -> Callable[[Any, str], bool]:
-    """``Name`` (that day, or that instant), ``Name<`` (on or before), ``Name>`` (on or after)."""
-
-    def test(item: Any, value: str) -> bool:
-        at = read(item)
-        if at is None:
-            return False
-        low, high = _window(value, op)
-        return low <= math.floor(at) <= high
-
-    return test
-
-
-def newest_first(name: str) -> Callable[[list[tuple[str, str]]], tuple[Any, Any] | None]:
-    """The keys a ``name`` filter can keep in a list keyed ``(-created, -seq)`` (newest first) by the
-    date it filters: a page of a date range looks at that range, not at the list before it."""
-
-    def span(given: list[tuple[str, str]]) -> tuple[Any, Any] | None:
-        low, high = -math.inf, math.inf
-        for key, value in given:
-            if key.rstrip("<>") == name:
-                found = _window(value, key[len(name) :] or "=")
-                low, high = max(low, found[0]), min(high, found[1])
-        if (low, high) == (-math.inf, math.inf):
-            return None
-        return (-(high + 1), -math.inf), (-low, math.inf)
-
-    return span
-
-
-def dated(name: str, read: Callable[[Any], float | None]) -> dict[str, Callable[[Any, str], bool]]:
-    return {name + op: when(read, op) for op in ("", "<", ">")}
-
-
-def boolean(value: str) -> bool:
-    return value.strip().lower() == "true"
-
-
-def e164(raw: str, code: int, name: str | None = None) -> str:
-    """``raw`` in E.164 (US by default), else 400 with ``code`` (naming the parameter ``name``, if given)."""
-    try:
-        number = phonenumbers.parse(raw, "US")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise _error(
-            400, code, f"Invalid '{name}' Phone Number: {raw}" if name else f"Invalid Phone Number: {raw}"
-        )
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 class CallsBehaviour:
@@ -200,12 +85,12 @@ class CallsBehaviour:
         from_ = e164(form["From"], 21212, "From")
         owned = self.voice.store.number_sid(account, from_)
         if owned is None:
-            raise _error(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
+            raise api_error(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
         url = form.get("Url", "")
         if not (url or form.get("Twiml") or form.get("ApplicationSid")):
-            raise _error(400, 21205, "Url parameter is required.")
+            raise api_error(400, 21205, "Url parameter is required.")
         if url and urlsplit(url).scheme not in ("http", "https"):
-            raise _error(400, 21205, f"Url is not a valid URL: {url}")
+            raise api_error(400, 21205, f"Url is not a valid URL: {url}")
         dial = dict(parse_qsl(urlsplit(url).query)).get("Dial") if url else None
         return self.voice.new_call(
             account,
@@ -224,7 +109,7 @@ class CallsBehaviour:
         ended = call.ended(now) is not None
         url = form.get("Url") or form.get("Twiml")
         if url and ended:
-            raise _error(400, 21220, "Call is not in-progress. Cannot redirect.")
+            raise api_error(400, 21220, "Call is not in-progress. Cannot redirect.")
         status = form.get("Status")
         if status == "completed" or (status == "canceled" and call.reached("in-progress", now) is None):
             self.voice.hang_up(call)
@@ -361,12 +246,12 @@ class ParticipantsBehaviour:
     def create(self, path: Mapping[str, str], form: dict[str, str]) -> Participant:
         conference = self._conference(path)
         if conference is None or conference.status == "completed":
-            raise _error(404, 20404, f"Conference {path['ConferenceSid']} is not in progress")
+            raise api_error(404, 20404, f"Conference {path['ConferenceSid']} is not in progress")
         account = path["AccountSid"]
         to, from_ = e164(form["To"], 21211, "To"), e164(form["From"], 21212, "From")
         owned = self.voice.store.number_sid(account, from_)
         if owned is None:
-            raise _error(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
+            raise api_error(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
         call = self.voice.new_call(account, to, from_, "outbound-api", phone_number_sid=owned)
         call.timeline = [t for t in call.timeline if t[1] != "completed"]
         return self.voice.join(

@@ -46,7 +46,7 @@ def test_dates_are_formatted_as_email_utils_does() -> None:
     from datetime import UTC, datetime
     from email.utils import format_datetime
 
-    from gateway.sandbox.voice_api import rfc2822
+    from gateway.sandbox.values import rfc2822
 
     for second in (0, 951_782_400, 1_795_000_000, 1_795_000_000 + 86_399, 4_102_444_800, -86_400 * 365):
         expected = format_datetime(datetime.fromtimestamp(second, UTC))

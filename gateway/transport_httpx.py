@@ -5,8 +5,9 @@ so unit tests open no sockets) or ``--upstream-client httpx``. Same interface as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 import httpx
 
@@ -24,6 +25,23 @@ from .transport import (
     _declared_length,
     _Slots,
 )
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpx's failures (and the deadline's ``TimeoutError``) as :mod:`gateway.transport`'s."""
+    try:
+        yield
+    except httpx.PoolTimeout:
+        raise Busy() from None
+    except httpx.ConnectTimeout:
+        raise Timeout("connecting to the upstream timed out", connecting=True) from None
+    except (httpx.TimeoutException, TimeoutError):
+        raise Timeout("the upstream did not answer in time", connecting=False) from None
+    except httpx.ConnectError as exc:
+        raise Unreachable(str(exc), connecting=True) from None
+    except httpx.HTTPError as exc:
+        raise Unreachable(str(exc), connecting=False) from None
 
 
 class HttpxSender:
@@ -56,23 +74,13 @@ class HttpxSender:
             request = self.client.build_request(
                 method, url, headers={**IDENTITY, **headers}, content=body, timeout=limits
             )
-            try:
+            with _httpx_errors():
                 async with asyncio.timeout(budget):  # httpx's read timeout restarts on every byte
                     response = await self.client.send(request, stream=True)
                     try:
                         content = await self._read(response)
                     finally:
                         await response.aclose()
-            except httpx.PoolTimeout:
-                raise Busy() from None
-            except httpx.ConnectTimeout:
-                raise Timeout("connecting to the upstream timed out", connecting=True) from None
-            except (httpx.TimeoutException, TimeoutError):
-                raise Timeout("the upstream did not answer in time", connecting=False) from None
-            except httpx.ConnectError as exc:
-                raise Unreachable(str(exc), connecting=True) from None
-            except httpx.HTTPError as exc:
-                raise Unreachable(str(exc), connecting=False) from None
             kept = {name: value for name in KEPT_HEADERS if (value := response.headers.get(name))}
             return RawResponse(response.status_code, kept, content)
         finally:
@@ -89,19 +97,9 @@ class HttpxSender:
             read = self.client.timeout.read or remaining
             limits = httpx.Timeout(read, connect=connect, pool=connect)
             request = self.client.build_request("GET", url, headers=headers, timeout=limits)
-            try:
+            with _httpx_errors():
                 async with asyncio.timeout(remaining):
                     response = await self.client.send(request, stream=True)
-            except httpx.PoolTimeout:
-                raise Busy() from None
-            except httpx.ConnectTimeout:
-                raise Timeout("connecting to the upstream timed out", connecting=True) from None
-            except (httpx.TimeoutException, TimeoutError):
-                raise Timeout("the upstream did not answer in time", connecting=False) from None
-            except httpx.ConnectError as exc:
-                raise Unreachable(str(exc), connecting=True) from None
-            except httpx.HTTPError as exc:
-                raise Unreachable(str(exc), connecting=False) from None
         except BaseException:
             self.streams.release()
             raise

@@ -9,6 +9,7 @@ use 0 = ERROR, 1 = WARNING. 2008 could DELETE an entry; 2010 cannot, so DELETE i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 
 from .model import (
@@ -82,18 +83,12 @@ NOTIFICATIONS = Resource(
     withdrawn=_NO_DELETE,
 )
 
-CALL_NOTIFICATIONS = Resource(
+CALL_NOTIFICATIONS = replace(
+    NOTIFICATIONS,
     name="call_notifications",
     legacy_path="/Accounts/{AccountSid}/Calls/{CallSid}/Notifications",
-    list_element="Notifications",
-    item=NOTIFICATION,
-    host="api",
     upstream_list=API + "/Calls/{CallSid}/Notifications.json",
     upstream_instance=API + "/Calls/{CallSid}/Notifications/{Sid}.json",
     paging=Paging("flat", "notifications"),
-    sid_prefix="NO",
-    filters=_FILTERS,
-    list_ops=LIST_ONLY,
-    instance_ops=_INSTANCE,
-    withdrawn=_NO_DELETE,
 )
+"""A call's notifications: the account's, under the call (in creation order: no date partition)."""

@@ -10,6 +10,9 @@ media URLs (``/Recordings/{Sid}.wav``, ``.mp3``), never held whole (:mod:`gatewa
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
+
 from .model import (
     DELETE,
     FETCH,
@@ -65,19 +68,15 @@ RECORDINGS = Resource(
     suffix_ops=AUDIO,
 )
 
-CALL_RECORDINGS = Resource(
+CALL_RECORDINGS = replace(
+    RECORDINGS,
     name="call_recordings",
     legacy_path="/Accounts/{AccountSid}/Calls/{CallSid}/Recordings",
-    list_element="Recordings",
-    item=RECORDING,
-    host="api",
     upstream_list=API + "/Calls/{CallSid}/Recordings.json",
     upstream_instance=API + "/Calls/{CallSid}/Recordings/{Sid}.json",
     paging=Paging("flat", "recordings"),
-    sid_prefix="RE",
     filters=_CREATED,
-    list_ops=LIST_ONLY,
-    instance_ops=_INSTANCE,
+    suffix_ops=MappingProxyType({}),
 )
 """A call's recording is its ``<Recording>`` here (checked against the call by 2010's call-scoped path);
 its audio is at the account's URL, the RecordingUrl 2008 handed out."""

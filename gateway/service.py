@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import observability as obs
-from . import paging, resources, upstream_items
+from . import paging, resources, skim, upstream_items
 from .auth import Authorizer
 from .document import Document, Instance, Listing
 from .errors import BadGateway, MethodNotAllowed, NotFound, UpstreamRestError
@@ -21,7 +21,7 @@ from .params import upstream_form, upstream_queries
 from .resources import Operation, Resource
 from .settings import Settings
 from .translate import translator
-from .upstream import Reply, Upstream, decode, error_of
+from .upstream import Parse, Reply, Upstream, decode, error_of, parse_json
 from .views import Lists, ListSpec, list_key
 from .walk import Cursor, Params, Walker
 
@@ -139,11 +139,11 @@ class Gateway:
         """Send and decode: the JSON object, ``None`` for 204, or the mapped legacy error."""
         return self._decode(call, target, await self._send(call, method, target, **kwargs))
 
-    def _decode(self, call: Call, target: str, reply: Reply) -> Any:
+    def _decode(self, call: Call, target: str, reply: Reply, parse: Parse = parse_json) -> Any:
         """:func:`decode`, with the upstream's errors speaking of the legacy resource: the client
         never asked for a 2010 path."""
         try:
-            return decode(reply)
+            return decode(reply, parse)
         except UpstreamRestError as exc:
             raise legacy_error(exc, call, target) from None
 
@@ -274,6 +274,7 @@ class Gateway:
         )
         walker = Walker(
             fetch=lambda target, params: self.walk(call, target, params),
+            skim=lambda target, params: self.walk(call, target, params, skim.parser(call.resource)),
             keep=upstream_items.lister(call.resource, call.path, call.bound),
             partition=call.resource.paging.partition,
             statuses=call.resource.paging.statuses,
@@ -292,9 +293,13 @@ class Gateway:
         listing = Listing(call.resource.list_element, tr.shape.element, attrs, records)
         return Outcome(200, listing, tr.columns)
 
-    async def walk(self, call: Call, target: str, params: Params | None) -> tuple[list[Any], str | None]:
-        """One upstream list page: its items and its next-page link."""
-        body = await self._call(call, "GET", target, params=list(params) if params else None)
+    async def walk(
+        self, call: Call, target: str, params: Params | None, parse: Parse = parse_json
+    ) -> tuple[list[Any], str | None]:
+        """One upstream list page: its items and its next-page link (with :func:`skim.parser`, the
+        items with the fields a count reads alone)."""
+        reply = await self._send(call, "GET", target, params=list(params) if params else None)
+        body = self._decode(call, target, reply, parse)
         if not isinstance(body, Mapping):
             raise BadGateway("The upstream API answered a list with no body")
         items = call.resource.paging.items(body)

@@ -183,7 +183,7 @@ class Tally:
     async def read_held(self, position: Position) -> Chunk:
         if self.walker.clock() >= self.budget:
             raise OutOfTime()
-        return await self.walker.read(position)
+        return await self.walker.scan(position)
 
     async def walk(self, position: Position | None, volatile: bool) -> int:
         counted = 0

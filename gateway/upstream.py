@@ -364,14 +364,23 @@ def _scrubbed(reply: Reply, authorization: str | None) -> Reply:
     return reply if body is reply.body else Reply(reply.status, reply.headers, body)
 
 
-def decode(reply: Reply) -> Any:
+Parse = Callable[[bytes], Any]
+"""Reads a success's body, answering :class:`BadGateway` for one it cannot read."""
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadGateway("The upstream API answered with a body that is not JSON") from None
+
+
+def decode(reply: Reply, parse: Parse = parse_json) -> Any:
+    """A success's JSON object (``None`` for 204 or no body), else the error the reply stands for."""
     if 200 <= reply.status < 300:
         if reply.status == 204 or not reply.body:
             return None
-        try:
-            body = orjson.loads(reply.body)
-        except orjson.JSONDecodeError:
-            raise BadGateway("The upstream API answered with a body that is not JSON") from None
+        body = parse(reply.body)
         if not isinstance(body, dict):
             raise BadGateway("The upstream API answered with an unexpected body")
         return body

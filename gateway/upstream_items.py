@@ -63,14 +63,28 @@ def identity(resource: Resource) -> Callable[[Any], Hashable] | None:
     """What names one upstream item (the order's identity fields), for merged queries."""
     if resource.order is None:
         return None
-    names = [upstream_field(resource, legacy) or legacy for legacy in resource.order.identity]
+    names = _identity_fields(resource)
+    if len(names) == 1:
+        (only,) = names
+
+        def sid(item: Any) -> Hashable:
+            if type(item) is not dict and not isinstance(item, Mapping):  # decoded objects are dicts
+                return id(item)
+            return str(item.get(only))
+
+        return sid
 
     def named(item: Any) -> Hashable:
-        if type(item) is not dict and not isinstance(item, Mapping):  # decoded objects are dicts
+        if type(item) is not dict and not isinstance(item, Mapping):
             return id(item)
         return tuple([str(item.get(name)) for name in names])
 
     return named
+
+
+def _identity_fields(resource: Resource) -> list[str]:
+    order = resource.order
+    return [upstream_field(resource, legacy) or legacy for legacy in order.identity] if order else []
 
 
 def order_key(resource: Resource) -> Callable[[Any], float] | None:
@@ -88,3 +102,21 @@ def order_key(resource: Resource) -> Callable[[Any], float] | None:
         return sign * fanout.instant(item.get(name) if isinstance(item, Mapping) else None)
 
     return key
+
+
+def fields_read(resource: Resource) -> tuple[str, ...]:
+    """Every upstream field of an item that the checks above, a walk's merge and a count read: the
+    fields of a page decoded only to be counted (:mod:`gateway.skim`)."""
+    names = {field for field, _ in resource.owned_by} | set(resource.skip_if)
+    names.update(_identity_fields(resource))
+    if resource.account_of is not None:
+        names.add(resource.account_of)
+    if resource.order is not None and (ordered := upstream_field(resource, resource.order.legacy)):
+        names.add(ordered)
+    paging = resource.paging
+    if paging.partition is not None:
+        names.add(paging.partition.field)
+    if paging.statuses is not None:
+        names.add(paging.statuses.field)
+        names.update(partition.field for _, partition in paging.statuses.dated)
+    return tuple(sorted(names))

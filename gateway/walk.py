@@ -86,6 +86,9 @@ class Walker:
     once, at its first place (and, counting by statuses, an item met in two of them once)."""
     statuses: StatusPartition | None = None
     """Where the upstream filters the list by a status with a lifecycle: :mod:`gateway.tally`."""
+    skim: Fetch | None = None
+    """The same page with each item's fields the walk reads alone (:mod:`gateway.skim`), for
+    pages that are only counted; ``None``: ``fetch``."""
     max_pages: int = 100_000
     concurrency: int = 8
     deadline: float = math.inf
@@ -94,23 +97,28 @@ class Walker:
     pages: int = 0
 
     # Reading ---------------------------------------------------------------------------------------
-    async def _page(self, cursor: Cursor) -> _Reader:
+    async def _page(self, cursor: Cursor, fetch: Fetch) -> _Reader:
         if self.clock() >= self.deadline:
             raise GatewayTimeout()
         self.pages += 1
         if self.pages > self.max_pages:
             raise BadGateway("The upstream API's paging does not end")
-        items, link = await self.fetch(cursor.target, cursor.params)
+        items, link = await fetch(cursor.target, cursor.params)
         return _Reader(cursor, items, link, min(cursor.skip, len(items)))
 
-    async def read(self, position: Position) -> Chunk:
+    async def scan(self, position: Position) -> Chunk:
+        """A block read only to be counted: :meth:`read` with the ``skim`` fetch."""
+        return await self.read(position, self.skim or self.fetch)
+
+    async def read(self, position: Position, fetch: Fetch | None = None) -> Chunk:
+        fetch = fetch or self.fetch
         live = [cursor for cursor in position if cursor is not None]
         if len(live) == 1:
-            readers = [await self._page(live[0])]
+            readers = [await self._page(live[0], fetch)]
         else:
             try:
                 async with asyncio.TaskGroup() as group:
-                    tasks = [group.create_task(self._page(cursor)) for cursor in live]
+                    tasks = [group.create_task(self._page(cursor, fetch)) for cursor in live]
             except ExceptionGroup as failed:
                 raise first_error(failed) from None
             readers = [task.result() for task in tasks]
@@ -203,7 +211,7 @@ class Walker:
         seen: set[str] = set()
         at: Position | None = position
         while at is not None and counted < wanted and self.clock() < budget:
-            chunk = await self.read(at)
+            chunk = await self.scan(at)
             blocks.append(Block(at, len(self.kept(chunk.items))))
             counted += blocks[-1].count
             at = onward(chunk, seen)
@@ -298,7 +306,7 @@ class Walker:
             if self.clock() >= budget:
                 raise OutOfTime()
             position = self._ranged(start, lo, hi)
-            chunk = await self.read(position)
+            chunk = await self.scan(position)
         finally:
             limit.release()
         if not chunk.items:
@@ -319,7 +327,7 @@ class Walker:
             if self.clock() >= budget:
                 raise OutOfTime()
             async with limit:
-                chunk = await self.read(at)
+                chunk = await self.scan(at)
             blocks.append(Block(at, len(self.kept(chunk.items))))
             at = onward(chunk, seen)
         return blocks

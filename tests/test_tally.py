@@ -286,9 +286,19 @@ class DatedCalls:
                     "status": rng.choice(statuses),
                     "start_time": stamp,
                     "created": created,
+                    "to": "+14155550100",
                 }
             )
         self.asked: list[tuple[tuple[str, str], ...]] = []
+        self.skimmed: list[tuple[tuple[str, str], ...]] = []
+
+    async def skim(
+        self, target: str, params: tuple[tuple[str, str], ...] | None
+    ) -> tuple[list[Any], str | None]:
+        """A page read only to be counted: without the fields a count does not read."""
+        items, link = await self.fetch(target, params)
+        self.skimmed.append(self.asked[-1])
+        return [{key: value for key, value in item.items() if key != "to"} for item in items], link
 
     async def fetch(
         self, target: str, params: tuple[tuple[str, str], ...] | None
@@ -324,12 +334,15 @@ async def test_a_count_by_status_reads_few_pages_more_than_the_list_holds(
     walker = Walker(
         upstream.fetch,
         lambda item: True,
+        skim=upstream.skim,
         order=lambda item: float(item["created"]),
         identity=lambda item: str(item["sid"]),
         statuses=LIFECYCLE,
     )
     counted = await count(walker, (Cursor("/Calls.json", (("PageSize", "1000"),)),), math.inf)
     assert counted.total == len(upstream.calls)
+    assert counted.first.items[0]["to"]  # the head is answered: read whole, the rest skimmed
+    assert len(upstream.skimmed) == len(upstream.asked) - 1
     first_pages = [query for query in upstream.asked if "Offset" not in dict(query)]
     assert len(first_pages) == len(set(first_pages))  # no range asked twice: one a little long is read on
     assert len(upstream.asked) <= pages  # 30 pages of calls, 7 for the head, stages and sizing (was 63)

@@ -153,6 +153,26 @@ async def test_ownership_check_applies_to_counts_and_blocks() -> None:
     assert await read_all(walker, blocks) == mine
 
 
+async def test_pages_only_counted_are_skimmed_and_pages_served_are_read_whole() -> None:
+    upstream = DatedUpstream(calls(3500))
+    skimmed: list[int] = []
+
+    async def skim(target: str, params: tuple[tuple[str, str], ...] | None) -> Any:
+        items, link = await upstream.fetch(target, params)
+        skimmed.append(len(items))
+        return [{"sid": item["sid"], "start_time": item["start_time"]} for item in items], link
+
+    for partition in (PARTITION, None):  # counted in date ranges, and one page after the other
+        upstream.calls, skimmed[:] = 0, []
+        walker = Walker(upstream.fetch, lambda item: True, partition, skim=skim)
+        blocks, pending, first = await walker.count(start(()), math.inf)
+        assert pending is None and sum(block.count for block in blocks) == 3500
+        assert first.items == upstream.items[:1000]  # the first page is answered: read whole
+        assert len(skimmed) == upstream.calls - 1 and sum(skimmed) >= 2500
+        assert await read_all(walker, blocks) == [item["sid"] for item in upstream.items]
+        assert (await walker.read(blocks[-1].position)).items[-1] == upstream.items[-1]
+
+
 async def test_a_budget_that_runs_out_leaves_where_to_go_on() -> None:
     upstream = DatedUpstream(calls(4500))
     walker = Walker(upstream.fetch, lambda item: True, None, clock=lambda: upstream.calls)

@@ -20,34 +20,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .ranges import Ranges, Slots, between
 from .resources.model import DatePartition, StatusPartition
 from .walk import (
-    BLOCK_ITEMS,
     DAY,
-    SECOND,
     Block,
     Chunk,
     Cursor,
     OutOfTime,
     Position,
     Walker,
-    bound,
     first_error,
     floor,
     onward,
     parse_date,
 )
-
-FILL = 0.9
-"""The share of its pages a date range is sized to fill: a range that holds a few items more than
-its density promised costs one page more, not a second reading."""
-RANGE_PAGES = 3
-"""A date range is sized for at most this many pages, read one after the other by next-page links."""
-WALK_PAGES = 4
-"""A range found longer than its first page is read on by next-page links if it looks like at most
-this many pages, and split again (its first page read twice) if longer."""
-SAMPLE = 40
-"""Dates read from a page to size ranges: its order is by creation, not by the filtered date."""
 
 
 @dataclass(slots=True)
@@ -64,6 +51,7 @@ class Part:
     cursor: Cursor
     status: str
     dated: DatePartition | None
+    settled: DatePartition | None = None
 
 
 async def count(walker: Walker, start: Position, budget: float) -> Counted:
@@ -81,7 +69,7 @@ async def count(walker: Walker, start: Position, budget: float) -> Counted:
         return Counted(blocks + more, pending, head)
     newest = walker.order(head.items[0]) if walker.order is not None and head.items else None
     try:
-        total = await Tally(walker, budget, newest).run(statuses, stages)
+        total = await Tally(walker, budget, newest, begun(statuses, head.items)).run(statuses, stages)
     except OutOfTime:
         return Counted(blocks, head.following, head)  # counted on as the pages are asked for
     return Counted(blocks, head.following, head, total)
@@ -105,21 +93,38 @@ def plan(statuses: StatusPartition, start: Position) -> list[list[Part]] | None:
         return None
     if any(status not in statuses.statuses for _, status in pairs):
         return None
-    parts = [Part(cursor, status, _dated(statuses, cursor, status)) for cursor, status in pairs]
+    parts = [
+        Part(
+            cursor,
+            status,
+            _free(cursor, statuses.date_of(status)),
+            _free(cursor, statuses.settled_by(status)),
+        )
+        for cursor, status in pairs
+    ]
     if not any(part.dated is not None for part in parts):
-        return None
+        return None  # a client filter on a date: calls enter its set as they are dialed
     stages = [[part for part in parts if part.status in stage] for stage in statuses.stages]
     return [stage for stage in stages if stage]
 
 
-def _dated(statuses: StatusPartition, cursor: Cursor, status: str) -> DatePartition | None:
-    """The status's date filter, unless the client filters by that date itself (its bound and a
+def _free(cursor: Cursor, partition: DatePartition | None) -> DatePartition | None:
+    """A status's date filter, unless the client filters by that date itself (its bound and a
     range's would be two values of one upstream parameter)."""
-    partition = statuses.date_of(status)
     if partition is None:
         return None
     names = {partition.param + suffix for suffix in ("", ">", "<")}
     return None if any(name in names for name, _ in cursor.params or ()) else partition
+
+
+def begun(statuses: StatusPartition, head: Sequence[Any]) -> datetime | None:
+    """The newest creation date on the list's first page: the upstream had reached it when the
+    count began."""
+    if statuses.created is None:
+        return None
+    raw = [item.get(statuses.created) for item in head if isinstance(item, Mapping)]
+    dates = [found for value in raw if isinstance(value, str) and (found := parse_date(value)) is not None]
+    return max(dates, default=None)
 
 
 def known(statuses: StatusPartition, items: Sequence[Any]) -> bool:
@@ -143,38 +148,76 @@ class Tally:
     budget: float
     newest: float | None
     """The head's first item's place in the list order: items after it were created since."""
+    begun: datetime | None = None
+    """:func:`begun`: a ``settled`` status's items dated a day before it or earlier reached that
+    status before the count began (the day allows for the status following the date a little)."""
     seen: set[Hashable] = field(default_factory=set)
     """Identities of the items met in statuses that are not final."""
     limit: asyncio.Semaphore = field(init=False)
+    early: asyncio.Semaphore = field(init=False)
+    """Pages of settled items in flight: one fewer than the limit, so a stage's page (on the count's
+    critical path) never waits for them."""
 
     def __post_init__(self) -> None:
         self.limit = asyncio.Semaphore(self.walker.concurrency)
+        self.early = asyncio.Semaphore(max(1, self.walker.concurrency - 1))
 
     async def run(self, statuses: StatusPartition, stages: list[list[Part]]) -> int:
         """Stage after stage. The first page of each status counted in date ranges is read first,
-        alongside the first stage, to size its ranges (only: its items are counted in its stage)."""
+        alongside the first stage, to size its ranges (only: its items are counted in its stage). A
+        settled status's items from before the count are counted from the start, alongside."""
         total = 0
         try:
             async with asyncio.TaskGroup() as group:
+                parts = [part for stage in stages for part in stage]
+                early = [group.create_task(self._before(part)) for part in parts if self._split(part)]
                 probes = {
                     part: group.create_task(self.read((part.cursor,)))
-                    for stage in stages
-                    for part in stage
-                    if part.dated is not None
+                    for part in parts
+                    if part.dated is not None and not self._split(part)
                 }
                 for stage in stages:
                     volatile = not statuses.final(stage[0].status)
                     jobs = [self._part(part, volatile, probes.get(part)) for part in stage]
                     total += sum(await gather(jobs))
+                for task in early:
+                    total += await task
         except ExceptionGroup as failed:
             raise first_error(failed) from None
         return total
 
+    def _split(self, part: Part) -> bool:
+        return part.settled is not None and self.begun is not None
+
+    @property
+    def settling(self) -> datetime:
+        """Items of a settled status dated before this day reached it before the count began."""
+        assert self.begun is not None
+        return floor(self.begun, DAY) - DAY
+
     async def _part(self, part: Part, volatile: bool, probing: asyncio.Task[Chunk] | None) -> int:
+        if part.settled is not None and self._split(part):
+            return await self._since(part, part.settled)
         probe = await probing if probing is not None else None
         if part.dated is None or probe is None or probe.following is None:
             return await self.walk((part.cursor,), volatile)
         return await Ranges(self, part.cursor, part.dated, probe).count()
+
+    async def _before(self, part: Part) -> int:
+        """A settled status's items dated before :attr:`settling`: in ranges of that date, at once,
+        none of them looked up among the items met in the stages (none can be)."""
+        assert part.settled is not None
+        slots = Slots(self.early, self.limit)
+        async with slots:
+            probe = await self.read_held((between(part.cursor, part.settled, None, self.settling),))
+        ranges = Ranges(self, part.cursor, part.settled, probe, self.settling, stable=True, slots=slots)
+        return await ranges.count()
+
+    async def _since(self, part: Part, settled: DatePartition) -> int:
+        """A settled status's items dated :attr:`settling` or later, in its stage: the day before
+        and the days after read at once."""
+        days = ((self.settling, self.settling + DAY), (self.settling + DAY, None))
+        return sum(await gather([self.walk((between(part.cursor, settled, *day),), False) for day in days]))
 
     async def read(self, position: Position) -> Chunk:
         async with self.limit:
@@ -194,13 +237,14 @@ class Tally:
             position = onward(chunk, links)
         return counted
 
-    def take(self, items: list[Any], volatile: bool) -> int:
-        """How many of a page's items count: kept, not created after the head, not met before."""
+    def take(self, items: list[Any], volatile: bool, stable: bool = False) -> int:
+        """How many of a page's items count: kept, not created after the head, not met before
+        (``stable``: none can have been)."""
         counted = 0
         for item in items[self._fresh(items) :]:
             if not self.walker.keep(item):
                 continue
-            if volatile or self.seen:
+            if not stable and (volatile or self.seen):
                 name = self._name(item)
                 if name in self.seen:
                     continue
@@ -227,165 +271,3 @@ class Tally:
             else:
                 high = middle
         return low
-
-
-@dataclass
-class Region:
-    """Dates ``[lo, hi)`` not yet asked, carved from the top in ranges sized by ``sized``."""
-
-    lo: datetime
-    hi: datetime
-    density: float
-    """Items per unit, as last seen."""
-    rest: bool = False
-    """A range carved from it came back empty: what is left is asked as one (accounts start
-    somewhere, and the years before cost one call)."""
-    open_above: bool = False
-    open_below: bool = False
-    """Its first range is asked without an upper bound, its last without a lower one: the dates
-    above the newest seen and before ``DatePartition.since`` cost no call of their own."""
-
-
-Work = tuple[datetime | None, datetime | None, Region | None]
-
-
-def sized(density: float) -> int:
-    """Units for a range at ``density`` items a unit: of ranges of 1 to ``RANGE_PAGES`` pages, each
-    ``FILL`` full, the one that leaves the least of its pages empty (the fewest pages on a tie)."""
-    best, units = 0.0, 1
-    for pages in range(1, RANGE_PAGES + 1):
-        fits = math.floor(pages * BLOCK_ITEMS * FILL / max(density, 1e-9))
-        filled = fits * density / (pages * BLOCK_ITEMS)
-        if fits >= 1 and filled > best + 0.05:
-            best, units = filled, fits
-    return units
-
-
-class Ranges:
-    """One final status counted in date ranges: the open range above the newest date seen, the
-    region from ``DatePartition.since`` up to it, and the open range below ``since``. A range that
-    is more than a page is split again by the density on its page, or read page by page when it is
-    one unit."""
-
-    def __init__(self, tally: Tally, cursor: Cursor, partition: DatePartition, probe: Chunk) -> None:
-        self.tally, self.cursor, self.partition = tally, cursor, partition
-        self.unit = DAY if partition.unit == "day" else SECOND
-        since = parse_date(partition.since)
-        assert since is not None
-        self.counted = 0
-        self.queue: list[Work] = []
-        self.regions: list[Region] = []
-        self.since = self.top = since
-        dates = self._dates(probe.items)
-        if not dates or max(dates) < since:
-            self.queue = [(None, None, None)]
-            return
-        self.top = floor(max(dates), self.unit) + self.unit
-        density = self._density(len(probe.items), dates, self.top)
-        self.regions.append(Region(since, self.top, density, open_above=True, open_below=True))
-
-    async def count(self) -> int:
-        limit = self.tally.limit
-        running: set[asyncio.Task[None]] = set()
-        changed = asyncio.Event()
-        try:
-            async with asyncio.TaskGroup() as group:
-                while True:
-                    await limit.acquire()
-                    work = self._next()
-                    if work is None:
-                        limit.release()
-                        if not running:
-                            break
-                        changed.clear()
-                        await changed.wait()
-                        continue
-                    task = group.create_task(self._range(*work))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                    task.add_done_callback(lambda _: changed.set())
-        except ExceptionGroup as failed:
-            raise first_error(failed) from None
-        return self.counted
-
-    def _next(self) -> Work | None:
-        if self.queue:
-            return self.queue.pop(0)
-        if not self.regions:
-            return None
-        region = self.regions[0]
-        left = math.ceil((region.hi - region.lo) / self.unit)
-        units = min(left, sized(region.density))
-        above = None if region.open_above else region.hi
-        region.open_above = False
-        if region.rest or units >= left:
-            self.regions.pop(0)
-            return None if region.open_below else region.lo, above, region
-        region.hi = region.hi - self.unit * units
-        return region.hi, above, region
-
-    async def _range(self, lo: datetime | None, hi: datetime | None, region: Region | None) -> None:
-        """Holds one slot of the limit (taken by the scheduler) for its first page."""
-        try:
-            chunk = await self.tally.read_held((self._bounded(lo, hi),))
-        finally:
-            self.tally.limit.release()
-        taken = self.tally.take(chunk.items, False)
-        low, high = lo or self.since, hi or self.top  # an open range is split as its known part
-        span = (high - low) / self.unit
-        if chunk.following is None:
-            self.counted += taken
-            if region is not None:
-                self._learn(region, len(chunk.items), span)
-            return
-        dates = self._dates(chunk.items)
-        density = self._density(len(chunk.items), dates, high) if dates else math.inf
-        if region is None or high - low <= self.unit or density * span <= WALK_PAGES * BLOCK_ITEMS:
-            rest, items = await self._walk(chunk.following)  # awaited before ``+=`` reads
-            self.counted += taken + rest
-            if region is not None:
-                self._learn(region, len(chunk.items) + items, span)
-            return
-        if hi is None:
-            self.queue.append((self.top, None, None))
-        if lo is None:
-            self.queue.append((None, self.since, None))
-        self.regions.insert(0, Region(low, high, max(density, 2 * BLOCK_ITEMS / span)))  # asked again
-
-    async def _walk(self, position: Position | None) -> tuple[int, int]:
-        """The rest of a range by next-page links: the items counted, and all the items read."""
-        counted = items = 0
-        links: set[str] = set()
-        while position is not None:
-            chunk = await self.tally.read(position)
-            counted += self.tally.take(chunk.items, False)
-            items += len(chunk.items)
-            position = onward(chunk, links)
-        return counted, items
-
-    def _learn(self, region: Region, items: int, units: float) -> None:
-        if not items:
-            region.rest = True
-        else:
-            region.density = items / max(units, 1.0)
-
-    def _density(self, items: int, dates: list[datetime], top: datetime) -> float:
-        return items / max((top - min(dates)) / self.unit, 1.0)
-
-    def _dates(self, items: list[Any]) -> list[datetime]:
-        """Dates of a sample of the page's items (those it can read)."""
-        if not items:
-            return []
-        step = max(1, len(items) // SAMPLE)
-        sample = [*items[::step], items[-1]]
-        name = self.partition.field
-        raw = [item.get(name) for item in sample if isinstance(item, Mapping)]
-        return [found for value in raw if isinstance(value, str) and (found := parse_date(value)) is not None]
-
-    def _bounded(self, lo: datetime | None, hi: datetime | None) -> Cursor:
-        bounds: list[tuple[str, str]] = []
-        if lo is not None:
-            bounds.append((self.partition.param + ">", bound(lo, self.unit)))
-        if hi is not None:  # ``<`` is on or before, in whole units
-            bounds.append((self.partition.param + "<", bound(hi - self.unit, self.unit)))
-        return Cursor(self.cursor.target, (*(self.cursor.params or ()), *bounds))

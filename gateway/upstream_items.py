@@ -116,7 +116,9 @@ def fields_read(resource: Resource) -> tuple[str, ...]:
     paging = resource.paging
     if paging.partition is not None:
         names.add(paging.partition.field)
-    if paging.statuses is not None:
-        names.add(paging.statuses.field)
-        names.update(partition.field for _, partition in paging.statuses.dated)
+    statuses = paging.statuses
+    if statuses is not None:
+        names.add(statuses.field)
+        names.update(partition.field for _, partition in (*statuses.dated, *statuses.settled))
+        names.update([statuses.created] if statuses.created else [])
     return tuple(sorted(names))

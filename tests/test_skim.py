@@ -72,8 +72,9 @@ def test_every_field_a_count_reads_is_kept(resource: Resource) -> None:
     statuses = resource.paging.statuses
     if statuses is not None:
         item.get(statuses.field)  # the head's statuses (tally.known) and the dates of ranges
-        for _, partition in statuses.dated:
+        for _, partition in (*statuses.dated, *statuses.settled):
             item.get(partition.field)
+        item.get(statuses.created or "")
     assert item.read <= set(fields_read(resource)), resource.name
 
 

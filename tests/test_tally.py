@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -20,7 +20,7 @@ from gateway.app import create_app
 from gateway.resources.calls import LIFECYCLE
 from gateway.sandbox import SandboxConfig
 from gateway.settings import Secret
-from gateway.tally import RANGE_PAGES, count, known, plan, sized
+from gateway.tally import count, known, plan
 from gateway.walk import Cursor, Walker
 from tests.conftest import (
     ACCOUNT,
@@ -119,11 +119,18 @@ async def test_a_calls_list_is_counted_by_status_exactly_and_walked_in_order(
     expected = listed(sandbox)
     upstream.reset()
     await assert_walk(client, f"{CALLS}?num=1000", expected)
-    asked = {query["Status"] for query in by_status(upstream)}
-    assert asked == set(LIFECYCLE.statuses)
-    assert partitioned(upstream, "StartTime") > 3
-    ranged = [q for q in by_status(upstream) if "StartTime>" in q]
+    met = by_status(upstream)
+    assert {query["Status"] for query in met} == set(LIFECYCLE.statuses)
+    assert partitioned(upstream, "EndTime") > 3 and not partitioned(upstream, "StartTime")
+    ranged = [q for q in met if "EndTime>" in q or "EndTime<" in q]
     assert {q["Status"] for q in ranged} == {"completed"}  # busy, no-answer: less than a page, read whole
+    today = datetime.fromtimestamp(clock(), UTC).date()
+    settling = (today - timedelta(days=1)).isoformat()
+    before = met[: [q["Status"] for q in met].index("in-progress")]
+    early = [q for q in before if q["Status"] == "completed"]
+    assert early and all(q["EndTime<"] < settling for q in early)  # ended before yesterday: at once
+    late = [q for q in met if q.get("EndTime>", "") >= settling]
+    assert len(late) == 2 and met.index(late[0]) > met.index(before[-1])  # with their stage
 
 
 async def test_calls_that_move_on_or_arrive_during_the_count_are_counted_once(
@@ -135,6 +142,10 @@ async def test_calls_that_move_on_or_arrive_during_the_count_are_counted_once(
     history(sandbox.voice, clock(), spread=1200, crowd=0)
     voice = sandbox.voice
     live = [voice.new_call(ACCOUNT, "+14155550124", OURS, "outbound-api", at=clock() - 1) for _ in range(30)]
+    long = voice.new_call(ACCOUNT, "+14155550126", OURS, "outbound-api", at=clock() - 3 * DAY)
+    begun = clock() - 3 * DAY
+    long.timeline = [(begun, "queued"), (begun + 1, "ringing"), (begun + 3, "in-progress")]
+    long.timeline.append((clock() + 3, "completed"))  # three days in progress, over before its stage
     expected = listed(sandbox)
     steps = {"queued": 2.0, "ringing": 2.0, "in-progress": 30.0}
     made: list[Any] = []
@@ -148,10 +159,10 @@ async def test_calls_that_move_on_or_arrive_during_the_count_are_counted_once(
     upstream = SteppingTransport(httpx.ASGITransport(app=sandbox_app), after)
     async with serving(create_app(settings, upstream)) as client:
         await assert_walk(client, f"{CALLS}?num=500", expected)
-    assert all(call.status(clock()) == "completed" for call in live) and len(made) == 3
+    assert all(call.status(clock()) == "completed" for call in [*live, long]) and len(made) == 3
     met = [q["Status"] for q in by_status(upstream)]
     assert met.index("queued") < met.index("ringing") < met.index("in-progress")
-    after_live = met[met.index("in-progress") + 1 :]  # before it: only the first pages that size ranges
+    after_live = met[met.index("in-progress") + 1 :]  # before it: first pages, and calls long over
     assert set(after_live) == set(LIFECYCLE.stages[-1])
 
 
@@ -164,7 +175,7 @@ async def test_the_clients_status_filter_is_counted_within_it(
     upstream.reset()
     await assert_walk(client, f"{CALLS}?num=50&Status=2", completed)
     assert {q["Status"] for q in by_status(upstream)} == {"completed"} and partitioned(
-        upstream, "StartTime"
+        upstream, "EndTime"
     ) > 1
     unanswered = [c.sid for c in calls if c.status(clock()) in ("no-answer", "canceled")]
     upstream.reset()
@@ -256,13 +267,6 @@ def test_the_plan_keeps_to_what_is_exact() -> None:
 def test_a_status_the_declaration_does_not_know_means_the_walk_counts() -> None:
     assert known(LIFECYCLE, [{"status": "completed"}, {"status": "queued"}])
     assert not known(LIFECYCLE, [{"status": "completed"}, {"status": "parked"}])
-
-
-def test_ranges_are_sized_to_fill_their_pages() -> None:
-    assert sized(50.0) == 18  # one page, 90 % full
-    assert sized(490.0) == 5  # three pages, 82 % full (one day: 49 %, three days in two: 73 %)
-    assert sized(5000.0) == 1  # a day of more than the pages a range may take: one day, read on
-    assert all(sized(density) * density <= RANGE_PAGES * 1000 for density in (7.0, 333.0, 900.0, 2999.0))
 
 
 class DatedCalls:

@@ -76,6 +76,7 @@ CALL = Shape(
 the parent's bits to 4."""
 
 STARTED = DatePartition("StartTime", "start_time", unit="day")
+ENDED = DatePartition("EndTime", "end_time", unit="day")
 LIFECYCLE = StatusPartition(
     "Status",
     "status",
@@ -86,12 +87,17 @@ LIFECYCLE = StatusPartition(
         ("completed", "busy", "failed", "no-answer", "canceled"),
     ),
     dated=(("completed", STARTED), ("busy", STARTED), ("no-answer", STARTED)),
+    settled=(("completed", ENDED),),
+    created="date_created",
 )
 """A call is queued, rings, is answered, and ends in one of five final statuses, each step forward
 only (a call can skip steps: canceled while queued). ``start_time`` is set when the call is dialed
 ("Empty if the call has not yet been dialed") and never changes after: a completed call was answered,
 a busy or unanswered one was dialed, so each has one; a failed call may have failed, and a canceled
-one been canceled, before it was dialed, so those two are read whole. ``StartTime`` takes only dates."""
+one been canceled, before it was dialed, so those two are read whole. ``end_time`` is set when the
+call ends and is only sure for a completed call ("Empty if the call did not complete successfully"):
+completed calls that ended before the count began are counted while it reads the live stages.
+``StartTime`` and ``EndTime`` take only dates."""
 
 PARENT = Embed("parent_call_sid", "parent", API + "/Calls/{value}.json")
 ORDER = Order("DateCreated", descending=True, identity=("Sid", "CallSegmentSid"))

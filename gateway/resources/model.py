@@ -188,11 +188,21 @@ class StatusPartition:
     field: str
     stages: tuple[tuple[str, ...], ...]
     dated: tuple[tuple[str, DatePartition], ...] = ()
+    settled: tuple[tuple[str, DatePartition], ...] = ()
+    """Final statuses whose items all carry the date they reached it (never changed after), with
+    that date's filter: items that reached it before the count began cannot move during it, so those
+    dated a day before the list's newest ``created`` or earlier are counted at once, alongside the
+    stages; the newer ones with their stage."""
+    created: str | None = None
+    """The items' creation date: the newest one the list's first page shows is an instant the
+    upstream had reached when the count began."""
 
     def __post_init__(self) -> None:
         final = set(self.stages[-1]) if self.stages else set()
-        if not all(status in final for status, _ in self.dated):
+        if not all(status in final for status, _ in (*self.dated, *self.settled)):
             raise ValueError("only final statuses can be counted in date ranges")
+        if self.settled and self.created is None:
+            raise ValueError("settled statuses need the items' creation date")
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -203,6 +213,9 @@ class StatusPartition:
 
     def date_of(self, status: str) -> DatePartition | None:
         return next((partition for name, partition in self.dated if name == status), None)
+
+    def settled_by(self, status: str) -> DatePartition | None:
+        return next((partition for name, partition in self.settled if name == status), None)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
-"""Where in an account's calls (newest first by creation) a ``Status`` or ``StartTime`` filter can
-match, so that a filtered page looks at that stretch of the list rather than at every call.
+"""Where in an account's calls (newest first by creation) a ``Status``, ``StartTime`` or ``EndTime``
+filter can match, so that a filtered page looks at that stretch of the list rather than at every call.
 
 Bounds on the creation instant, derived from every call's timeline and kept until a list changes
 (``Ordered.changes``): a call starts (rings) at most ``latest`` seconds after it was created, and at
 least ``earliest``; a call that was not *settled* when the bounds were taken was created at ``live``
 or later. A settled call (over, with nothing left on its timeline and no Dial pending) keeps its
-status and start time as time passes, so a page filtered by a final status and start times is
-exact without asking the filters about it: those calls are kept by their start second, sorted. A
+status, start and end time as time passes, so a page filtered by a final status and start (or end)
+times is exact without asking the filters about it: those calls are kept by their start second, and by
+their end second, sorted. A call ends no earlier than it was created. A
 status that is not final can only match a call that was not settled; a final one only a call
 created at ``live`` or later or a settled one that had that status when the bounds were taken.
 """
@@ -23,8 +24,10 @@ from .values import window
 from .voice import FINAL, Call, started
 
 Key = tuple[float, int]
-COVERED = frozenset({"Status", "StartTime", "StartTime<", "StartTime>"})
-"""The filters the bounds answer exactly for settled calls (with a final ``Status``)."""
+DATES = ("StartTime", "EndTime")
+COVERED = frozenset({"Status", *(name + op for name in DATES for op in ("", "<", ">"))})
+"""The filters the bounds answer exactly for settled calls (with a final ``Status``), one of the two
+dates at a time."""
 WINDOWS = 256
 """Start-time windows whose keys are kept between pages (a range is read page after page)."""
 
@@ -35,10 +38,10 @@ class Ended:
 
     keys: list[Key]
     """In list order."""
-    starts: list[int]
-    """The start seconds of those with a start time, ascending."""
-    by_start: list[Key]
-    """Their keys, in the order of ``starts``."""
+    seconds: dict[str, list[int]]
+    """Per date (``StartTime``, ``EndTime``): the seconds of those that have it, ascending."""
+    by_second: dict[str, list[Key]]
+    """Their keys, in the order of ``seconds``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ class Bounds:
     young: list[Key]
     """The keys of the calls created at ``live`` or later: the list's head."""
     ended: dict[str, Ended]
-    windows: dict[tuple[str, float, float], list[Key]] = field(default_factory=dict)
+    windows: dict[tuple[str, str, float, float], list[Key]] = field(default_factory=dict)
 
 
 def dialed(call: Call) -> float | None:
@@ -66,19 +69,21 @@ def settled(call: Call, now: float) -> bool:
 
 def _ended(ordered: Ordered, young: int, now: float) -> dict[str, Ended]:
     keys: dict[str, list[Key]] = {status: [] for status in FINAL}
-    dated: dict[str, list[tuple[int, Key]]] = {status: [] for status in FINAL}
+    dated: dict[tuple[str, str], list[tuple[int, Key]]] = {(s, d): [] for s in FINAL for d in DATES}
     for key in ordered.seqs[young:]:
         call = ordered.items[key]
         status = call.timeline[-1][1]  # settled: its last, which has come
         keys[status].append(key)
-        at = started(call, now)
-        if at is not None:
-            dated[status].append((math.floor(at), key))
+        for name, at in zip(DATES, (started(call, now), call.ended(now)), strict=True):
+            if at is not None:
+                dated[(status, name)].append((math.floor(at), key))
     found = {}
     for status in FINAL:
-        dated[status].sort()
-        starts, by_start = [start for start, _ in dated[status]], [key for _, key in dated[status]]
-        found[status] = Ended(keys[status], starts, by_start)
+        pairs = {name: sorted(dated[(status, name)]) for name in DATES}
+        seconds = {name: [second for second, _ in pairs[name]] for name in DATES}
+        found[status] = Ended(
+            keys[status], seconds, {name: [key for _, key in pairs[name]] for name in DATES}
+        )
     return found
 
 
@@ -117,30 +122,33 @@ class CallIndex:
         if len(wanted) != 1 or wanted[0] not in FINAL:
             return None
         bounds = self.bounds(ordered)
-        if any(key not in COVERED for key, _ in given):
-            keys = self._kept(bounds, wanted[0], -math.inf, math.inf)
+        dates = {key.rstrip("<>") for key, _ in given if key != "Status"}
+        if any(key not in COVERED for key, _ in given) or len(dates) > 1:
+            keys = self._kept(bounds, wanted[0], DATES[0], -math.inf, math.inf)
             return Among(keys, len(keys))
         low, high = -math.inf, math.inf
         for key, value in given:
             if key != "Status":
-                found = window(value, key[len("StartTime") :] or "=")
+                found = window(value, key[len(key.rstrip("<>")) :] or "=")
                 low, high = max(low, found[0]), min(high, found[1])
-        return Among(self._kept(bounds, wanted[0], low, high), len(bounds.young))
+        date = next(iter(dates), DATES[0])
+        return Among(self._kept(bounds, wanted[0], date, low, high), len(bounds.young))
 
-    def _kept(self, bounds: Bounds, status: str, low: float, high: float) -> list[Key]:
-        """The young keys, then those of the settled calls in ``status`` that started within
-        ``[low, high]`` (any, with no start time too, if the window is unbounded), in list order."""
-        found = bounds.windows.get((status, low, high))
+    def _kept(self, bounds: Bounds, status: str, date: str, low: float, high: float) -> list[Key]:
+        """The young keys, then those of the settled calls in ``status`` whose ``date`` is within
+        ``[low, high]`` (any, without that date too, if the window is unbounded), in list order."""
+        found = bounds.windows.get((status, date, low, high))
         if found is None:
             ended = bounds.ended[status]
             if (low, high) == (-math.inf, math.inf):
                 found = bounds.young + ended.keys
             else:
-                first, last = bisect_left(ended.starts, low), bisect_right(ended.starts, high)
-                found = bounds.young + sorted(ended.by_start[first:last])
+                seconds = ended.seconds[date]
+                first, last = bisect_left(seconds, low), bisect_right(seconds, high)
+                found = bounds.young + sorted(ended.by_second[date][first:last])
             if len(bounds.windows) >= WINDOWS:
                 bounds.windows.clear()
-            bounds.windows[(status, low, high)] = found
+            bounds.windows[(status, date, low, high)] = found
         return found
 
     def span(self, ordered: Ordered, given: list[tuple[str, str]]) -> Span | None:
@@ -157,6 +165,8 @@ class CallIndex:
                 first, last = window(value, key[len(name) :] or "=")
                 low = max(low, first - bounds.latest - 1)
                 high = min(high, last + 1 - min(bounds.earliest, 0.0) + 1)
+            elif name == "EndTime":
+                high = min(high, window(value, key[len(name) :] or "=")[1] + 1)
         if (low, high) == (-math.inf, math.inf):
             return None
         return (-high, -math.inf), (-low, math.inf)

@@ -1,6 +1,6 @@
 """Where a Calls filter can match (gateway/sandbox/call_index.py): a final ``Status`` looks only at the
-calls that ended in it and the newest ones, its settled calls found by start time without asking the
-filters, and every page is the same, byte for byte, as a scan of every call answers."""
+calls that ended in it and the newest ones, its settled calls found by start or end time without
+asking the filters, and every page is the same, byte for byte, as a scan of every call answers."""
 
 from __future__ import annotations
 
@@ -73,6 +73,11 @@ def queries(now: float) -> list[str]:
         f"&{quote('StartTime>')}={_day(now - 3 * DAY)}&{quote('StartTime<')}={_day(now - DAY)}",
         f"&{quote('StartTime>')}={quote(instant)}&{quote('StartTime<')}={_day(now)}",
         f"&StartTime={_day(now - 2 * DAY)}&To=%2B14155550100",
+        f"&EndTime={_day(now - 2 * DAY)}",
+        f"&{quote('EndTime>')}={_day(now - DAY)}",
+        f"&{quote('EndTime<')}={_day(now - 2 * DAY)}",
+        f"&{quote('EndTime>')}={_day(now - 3 * DAY)}&{quote('EndTime<')}={_day(now - DAY)}",
+        f"&{quote('EndTime>')}={_day(now - 2 * DAY)}&{quote('StartTime<')}={_day(now - 2 * DAY)}",
     ]
     return [f"{BASE}?Status={status}{window}&PageSize=40" for status in STATUSES for window in windows]
 
@@ -157,6 +162,10 @@ async def test_a_final_status_looks_only_at_its_calls_and_the_newest(
     assert busy is not None and len(busy.keys) < len(ordered) / 3
     day = index.among(ordered, [("Status", "busy"), ("StartTime", _day(clock() - 2 * DAY))])
     assert day is not None and day.tested == busy.tested and len(day.keys) < len(busy.keys)
+    ended = index.among(ordered, [("Status", "busy"), ("EndTime<", _day(clock() - 2 * DAY))])
+    assert ended is not None and ended.tested == busy.tested and len(ended.keys) < len(busy.keys)
+    both = [("Status", "busy"), ("EndTime>", _day(clock() - 3 * DAY)), ("StartTime", _day(clock()))]
+    assert (found := index.among(ordered, both)) is not None and found.tested == len(found.keys)
     mixed = index.among(ordered, [("Status", "busy"), ("To", "+14155550100")])
     assert mixed is not None and mixed.tested == len(mixed.keys) == len(busy.keys)
     assert index.among(ordered, [("Status", "queued")]) is None

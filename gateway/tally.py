@@ -6,9 +6,10 @@ The count reads the list's first page (the *head*: block 0 of the view; the late
 from the sequential walk, extended as pages are asked for: :mod:`gateway.views`), then every status,
 stage after stage in lifecycle order, the parts of one stage at once (at most ``Walker.concurrency``
 pages in flight). A final status with a date filter is counted in date ranges sized by the density
-seen, concurrently; the others are read page by page. An item met in a status that is not final is
-remembered by its identity and not counted again in a later stage, and an item created after the head
-was read is not counted (it is not in the walk).
+seen, concurrently (:mod:`gateway.ranges`); the others are read page by page. An item met in a status
+that is not final is remembered by its identity and not counted again in a later stage, and an item
+created after the head was read is not counted (it is not in the walk). A ``settled`` status's items
+that reached it before the count began are counted from the start, alongside the stages.
 """
 
 from __future__ import annotations

@@ -120,12 +120,22 @@ def _free(cursor: Cursor, partition: DatePartition | None) -> DatePartition | No
 
 def begun(statuses: StatusPartition, head: Sequence[Any]) -> datetime | None:
     """The newest creation date on the list's first page: the upstream had reached it when the
-    count began."""
+    count began. ``None`` (settled statuses counted with their stage) when an item of the page in a
+    settled status lacks the date it is settled by: an upstream whose items do would have them left
+    out of every range."""
     if statuses.created is None:
         return None
-    raw = [item.get(statuses.created) for item in head if isinstance(item, Mapping)]
-    dates = [found for value in raw if isinstance(value, str) and (found := parse_date(value)) is not None]
-    return max(dates, default=None)
+    items = [item for item in head if isinstance(item, Mapping)]
+    for item in items:
+        settled = statuses.settled_by(str(item.get(statuses.field)))
+        if settled is not None and _date(item, settled.field) is None:
+            return None
+    return max(filter(None, (_date(item, statuses.created) for item in items)), default=None)
+
+
+def _date(item: Mapping[str, Any], name: str) -> datetime | None:
+    value = item.get(name)
+    return parse_date(value) if isinstance(value, str) else None
 
 
 def known(statuses: StatusPartition, items: Sequence[Any]) -> bool:

@@ -20,7 +20,7 @@ from gateway.app import create_app
 from gateway.resources.calls import LIFECYCLE
 from gateway.sandbox import SandboxConfig
 from gateway.settings import Secret
-from gateway.tally import count, known, plan
+from gateway.tally import begun, count, known, plan
 from gateway.walk import Cursor, Walker
 from tests.conftest import (
     ACCOUNT,
@@ -352,3 +352,17 @@ async def test_a_count_by_status_reads_few_pages_more_than_the_list_holds(
     assert len(upstream.asked) <= pages  # 30 pages of calls, 7 for the head, stages and sizing (was 63)
     alone = [dict(query) for query in first_pages if ("StartTime<", "2007-12-31") in query]
     assert len(alone) == (1 if gap[1] else 0)  # only a split open range asks the years before 2008 alone
+
+
+def test_the_count_begins_at_the_newest_call_on_the_first_page_unless_a_completed_one_has_no_end() -> None:
+    created = ["Fri, 27 Nov 2026 10:00:00 +0000", "Thu, 26 Nov 2026 09:00:00 +0000"]
+    head = [
+        {"status": "in-progress", "date_created": created[0], "end_time": None},
+        {"status": "completed", "date_created": created[1], "end_time": "Thu, 26 Nov 2026 09:05:00 +0000"},
+        {"status": "busy", "date_created": created[1], "end_time": None},  # not settled by its end
+        "not an object",
+    ]
+    assert begun(LIFECYCLE, head) == datetime(2026, 11, 27, 10, tzinfo=UTC)
+    unended = [*head, {"status": "completed", "date_created": created[1], "end_time": ""}]
+    assert begun(LIFECYCLE, unended) is None  # its like would be in no EndTime range: counted in its stage
+    assert begun(LIFECYCLE, []) is None

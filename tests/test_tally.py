@@ -4,6 +4,7 @@ client's own Status filter, a page far into a counted list, and views shared thr
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections.abc import Callable, Iterator
@@ -273,8 +274,11 @@ class DatedCalls:
     """An upstream of finished calls, newest created first, filtered by ``Status`` and by ``StartTime``
     day bounds, 1000 to a page: how many pages a count by status reads."""
 
-    def __init__(self, count: int, days: int, gap: tuple[int, int] = (0, 0)) -> None:
-        rng = random.Random(7)
+    def __init__(self, count: int, days: int, gap: tuple[int, int] = (0, 0), ended: bool = False) -> None:
+        """``ended``: calls carry their creation and end dates too (``EndTime`` filters them), and
+        each page takes a moment, so that pages overlap."""
+        self.ended, self.in_flight, self.peak = ended, 0, 0
+        rng, lengths = random.Random(7), random.Random(11)
         now = datetime(2026, 11, 27, tzinfo=UTC).timestamp()
         statuses = ("completed",) * 7 + ("busy", "no-answer", "failed")
         self.calls = []
@@ -291,6 +295,7 @@ class DatedCalls:
                     "start_time": stamp,
                     "created": created,
                     "to": "+14155550100",
+                    "end_time": stamp + timedelta(seconds=lengths.uniform(5, 3 * DAY)),
                 }
             )
         self.asked: list[tuple[tuple[str, str], ...]] = []
@@ -309,20 +314,39 @@ class DatedCalls:
     ) -> tuple[list[Any], str | None]:
         query = tuple(parse_qsl(urlsplit(target).query)) if params is None else params
         self.asked.append(query)
+        if self.ended:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            try:
+                await asyncio.sleep(0.002)
+            finally:
+                self.in_flight -= 1
         given = dict(query)
         offset = int(given.get("Offset", "0"))
-        low, high = given.get("StartTime>"), given.get("StartTime<")
         found = [
             call
             for call in self.calls
             if call["status"] == given.get("Status", call["status"])
-            and (low is None or call["start_time"].date().isoformat() >= low)
-            and (high is None or call["start_time"].date().isoformat() <= high)
+            and all(self._within(call, name, given) for name in ("start_time", "end_time"))
         ]
         page = found[offset : offset + 1000]
-        items = [{**call, "start_time": format_datetime(call["start_time"])} for call in page]
+        items = [self._shown(call) for call in page]
         following = [(k, v) for k, v in query if k != "Offset"] + [("Offset", str(offset + 1000))]
         return items, ("/Calls.json?" + urlencode(following)) if offset + 1000 < len(found) else None
+
+    @staticmethod
+    def _within(call: dict[str, Any], name: str, given: dict[str, str]) -> bool:
+        param = "StartTime" if name == "start_time" else "EndTime"
+        low, high, day = given.get(param + ">"), given.get(param + "<"), call[name].date().isoformat()
+        return (low is None or day >= low) and (high is None or day <= high)
+
+    def _shown(self, call: dict[str, Any]) -> dict[str, Any]:
+        shown = {**call, "start_time": format_datetime(call["start_time"])}
+        del shown["end_time"]
+        if self.ended:
+            shown["end_time"] = format_datetime(call["end_time"])
+            shown["date_created"] = format_datetime(datetime.fromtimestamp(call["created"], UTC))
+        return shown
 
 
 @pytest.mark.parametrize(
@@ -366,3 +390,32 @@ def test_the_count_begins_at_the_newest_call_on_the_first_page_unless_a_complete
     unended = [*head, {"status": "completed", "date_created": created[1], "end_time": ""}]
     assert begun(LIFECYCLE, unended) is None  # its like would be in no EndTime range: counted in its stage
     assert begun(LIFECYCLE, []) is None
+
+
+async def test_completed_calls_long_over_are_counted_alongside_the_stages_within_the_limit() -> None:
+    """Calls that ended over 60 days, each page a moment long: the completed calls that ended before
+    the day before the newest call was made are counted in EndTime ranges while the stages are read,
+    the rest after them; never more than the limit's pages in flight, and the total exact."""
+    upstream = DatedCalls(20_000, 60, ended=True)
+    walker = Walker(
+        upstream.fetch,
+        lambda item: True,
+        skim=upstream.skim,
+        order=lambda item: float(item["created"]),
+        identity=lambda item: str(item["sid"]),
+        statuses=LIFECYCLE,
+        concurrency=4,
+    )
+    counted = await count(walker, (Cursor("/Calls.json", (("PageSize", "1000"),)),), math.inf)
+    assert counted.total == len(upstream.calls)
+    assert upstream.peak <= 4
+    asked = [dict(query) for query in upstream.asked]
+    stages = [asked.index({"PageSize": "1000", "Status": status}) for status in ("ringing", "in-progress")]
+    early = [i for i, q in enumerate(asked) if "EndTime<" in q and "EndTime>" not in q]
+    assert early and min(early) < stages[0]  # begun before the second stage, alongside the first
+    newest = datetime.fromtimestamp(max(call["created"] for call in upstream.calls), UTC)
+    settling = (newest.date() - timedelta(days=1)).isoformat()
+    assert all(asked[i]["EndTime<"] < settling for i in early)
+    late = [i for i, q in enumerate(asked) if q.get("EndTime>", "") >= settling]
+    assert len(late) == 2 and min(late) > stages[1]
+    assert not any("StartTime>" in q and q["Status"] == "completed" for q in asked)

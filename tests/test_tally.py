@@ -301,6 +301,19 @@ class DatedCalls:
         self.asked: list[tuple[tuple[str, str], ...]] = []
         self.skimmed: list[tuple[tuple[str, str], ...]] = []
 
+    async def count(self, concurrency: int = 8) -> Any:
+        """The whole list counted by status, as the gateway counts it."""
+        walker = Walker(
+            self.fetch,
+            lambda item: True,
+            skim=self.skim,
+            order=lambda item: float(item["created"]),
+            identity=lambda item: str(item["sid"]),
+            statuses=LIFECYCLE,
+            concurrency=concurrency,
+        )
+        return await count(walker, (Cursor("/Calls.json", (("PageSize", "1000"),)),), math.inf)
+
     async def skim(
         self, target: str, params: tuple[tuple[str, str], ...] | None
     ) -> tuple[list[Any], str | None]:
@@ -359,15 +372,7 @@ async def test_a_count_by_status_reads_few_pages_more_than_the_list_holds(
     """350 completed calls a day, 50 busy, 50 unanswered over 60 days (none in the gap: the first
     empty range asks the rest as one, found long, and split again)."""
     upstream = DatedCalls(30_000, 60, gap)
-    walker = Walker(
-        upstream.fetch,
-        lambda item: True,
-        skim=upstream.skim,
-        order=lambda item: float(item["created"]),
-        identity=lambda item: str(item["sid"]),
-        statuses=LIFECYCLE,
-    )
-    counted = await count(walker, (Cursor("/Calls.json", (("PageSize", "1000"),)),), math.inf)
+    counted = await upstream.count()
     assert counted.total == len(upstream.calls)
     assert counted.first.items[0]["to"]  # the head is answered: read whole, the rest skimmed
     assert len(upstream.skimmed) == len(upstream.asked) - 1
@@ -397,16 +402,7 @@ async def test_completed_calls_long_over_are_counted_alongside_the_stages_within
     the day before the newest call was made are counted in EndTime ranges while the stages are read,
     the rest after them; never more than the limit's pages in flight, and the total exact."""
     upstream = DatedCalls(20_000, 60, ended=True)
-    walker = Walker(
-        upstream.fetch,
-        lambda item: True,
-        skim=upstream.skim,
-        order=lambda item: float(item["created"]),
-        identity=lambda item: str(item["sid"]),
-        statuses=LIFECYCLE,
-        concurrency=4,
-    )
-    counted = await count(walker, (Cursor("/Calls.json", (("PageSize", "1000"),)),), math.inf)
+    counted = await upstream.count(concurrency=4)
     assert counted.total == len(upstream.calls)
     assert upstream.peak <= 4
     asked = [dict(query) for query in upstream.asked]

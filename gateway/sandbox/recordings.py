@@ -12,7 +12,7 @@ The audio is served by :mod:`.media`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -256,6 +256,14 @@ class RecordingsBehaviour:
 
     def render(self, item: Entry) -> dict[str, Any]:
         return render_recording(item)
+
+    def settled(self, item: Entry) -> bool:
+        """A recording's JSON is fixed when it is made: it is encoded once, for every page after."""
+        return True
+
+    def everything(self) -> Iterator[Entry]:
+        for account in list(self.recordings.voice.calls):
+            yield from self.recordings.sync(account).values()
 
 
 class TranscriptionsBehaviour:

@@ -1,4 +1,5 @@
-"""The spec-driven endpoints: settled items encoded once, seeded lists encoded when the sandbox starts."""
+"""The spec-driven endpoints: settled items encoded once, seeded lists (calls, recordings) encoded when the
+sandbox starts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from gateway.sandbox import SandboxConfig
 from gateway.sandbox.app import create_sandbox
 from gateway.sandbox.endpoints import spec_endpoints
 from gateway.sandbox.engine import _complete
+from gateway.sandbox.recordings import RECORDINGS
 from gateway.sandbox.seed import parse
 from gateway.sandbox.voice_api import CALLS
 from tests.conftest import ACCOUNT, TOKEN, Clock
@@ -32,6 +34,23 @@ async def test_seeded_calls_are_encoded_at_start_and_pages_match_a_fresh_render(
         listed = (await api.get(f"{BASE}/Calls.json", params={"PageSize": 1000})).json()["calls"]
     fresh = {call.sid: _complete(endpoints.behaviour.render(call), props) for call in calls}
     assert sorted(item["sid"] for item in listed) == sorted(fresh)  # every call, legs too
+    assert all(orjson.dumps(item) == orjson.dumps(fresh[item["sid"]]) for item in listed)
+
+
+async def test_seeded_recordings_are_encoded_at_start_and_pages_match_a_fresh_render(clock: Clock) -> None:
+    app = create_sandbox(SandboxConfig(accounts={ACCOUNT: TOKEN}, clock=clock, seed=parse("recordings=120")))
+    endpoints = next(e for e in spec_endpoints(app.state.sandbox) if e.list_path == RECORDINGS)
+    recordings = list(endpoints.behaviour.everything())  # type: ignore[attr-defined]
+    assert len(recordings) >= 120 and endpoints.prime() == len(recordings)  # fixed once made
+    props = endpoints.spec.list_item_properties(RECORDINGS)
+    fresh = {item.sid: _complete(endpoints.behaviour.render(item), props) for item in recordings}
+    gone = recordings[5]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://s.test", auth=(ACCOUNT, TOKEN)
+    ) as api:
+        assert (await api.delete(f"{BASE}/Recordings/{gone.sid}.json")).status_code == 204
+        listed = (await api.get(f"{BASE}/Recordings.json", params={"PageSize": 1000})).json()["recordings"]
+    assert sorted(item["sid"] for item in listed) == sorted(set(fresh) - {gone.sid})
     assert all(orjson.dumps(item) == orjson.dumps(fresh[item["sid"]]) for item in listed)
 
 

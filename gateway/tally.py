@@ -18,7 +18,7 @@ import asyncio
 import math
 from collections.abc import Coroutine, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .ranges import Ranges, Slots, between
@@ -70,7 +70,8 @@ async def count(walker: Walker, start: Position, budget: float) -> Counted:
         return Counted(blocks + more, pending, head)
     newest = walker.order(head.items[0]) if walker.order is not None and head.items else None
     try:
-        total = await Tally(walker, budget, newest, begun(statuses, head.items)).run(statuses, stages)
+        began = begun(statuses, head.items, datetime.now(UTC))
+        total = await Tally(walker, budget, newest, began).run(statuses, stages)
     except OutOfTime:
         return Counted(blocks, head.following, head)  # counted on as the pages are asked for
     return Counted(blocks, head.following, head, total)
@@ -118,11 +119,11 @@ def _free(cursor: Cursor, partition: DatePartition | None) -> DatePartition | No
     return None if any(name in names for name, _ in cursor.params or ()) else partition
 
 
-def begun(statuses: StatusPartition, head: Sequence[Any]) -> datetime | None:
+def begun(statuses: StatusPartition, head: Sequence[Any], now: datetime) -> datetime | None:
     """The newest creation date on the list's first page: the upstream had reached it when the
-    count began. ``None`` (settled statuses counted with their stage) when an item of the page in a
-    settled status lacks the date it is settled by: an upstream whose items do would have them left
-    out of every range."""
+    count began (one later than ``now``, the gateway's own clock, is taken as ``now``). ``None``
+    (settled statuses counted with their stage) when an item of the page in a settled status lacks
+    the date it is settled by: an upstream whose items do would have them left out of every range."""
     if statuses.created is None:
         return None
     items = [item for item in head if isinstance(item, Mapping)]
@@ -130,7 +131,8 @@ def begun(statuses: StatusPartition, head: Sequence[Any]) -> datetime | None:
         settled = statuses.settled_by(str(item.get(statuses.field)))
         if settled is not None and _date(item, settled.field) is None:
             return None
-    return max(filter(None, (_date(item, statuses.created) for item in items)), default=None)
+    newest = max(filter(None, (_date(item, statuses.created) for item in items)), default=None)
+    return None if newest is None else min(newest, now)
 
 
 def _date(item: Mapping[str, Any], name: str) -> datetime | None:

@@ -384,6 +384,8 @@ async def test_a_count_by_status_reads_few_pages_more_than_the_list_holds(
 
 
 def test_the_count_begins_at_the_newest_call_on_the_first_page_unless_a_completed_one_has_no_end() -> None:
+    """A creation date later than the gateway's own clock (an upstream ahead of it, or lying) is taken as
+    the clock: it only moves more completed calls to their stage."""
     created = ["Fri, 27 Nov 2026 10:00:00 +0000", "Thu, 26 Nov 2026 09:00:00 +0000"]
     head = [
         {"status": "in-progress", "date_created": created[0], "end_time": None},
@@ -391,10 +393,14 @@ def test_the_count_begins_at_the_newest_call_on_the_first_page_unless_a_complete
         {"status": "busy", "date_created": created[1], "end_time": None},  # not settled by its end
         "not an object",
     ]
-    assert begun(LIFECYCLE, head) == datetime(2026, 11, 27, 10, tzinfo=UTC)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    assert begun(LIFECYCLE, head, now) == datetime(2026, 11, 27, 10, tzinfo=UTC)
+    assert begun(LIFECYCLE, head, datetime(2026, 11, 27, 9, tzinfo=UTC)) == datetime(
+        2026, 11, 27, 9, tzinfo=UTC
+    )
     unended = [*head, {"status": "completed", "date_created": created[1], "end_time": ""}]
-    assert begun(LIFECYCLE, unended) is None  # its like would be in no EndTime range: counted in its stage
-    assert begun(LIFECYCLE, []) is None
+    assert begun(LIFECYCLE, unended, now) is None  # its like would be in no EndTime range: with its stage
+    assert begun(LIFECYCLE, [], now) is None
 
 
 async def test_completed_calls_long_over_are_counted_alongside_the_stages_within_the_limit() -> None:

@@ -262,8 +262,11 @@ class RecordingsBehaviour:
         return True
 
     def everything(self) -> Iterator[Entry]:
-        for account in list(self.recordings.voice.calls):
-            yield from self.recordings.sync(account).values()
+        """Every call's recordings, read where the calls keep them: building the account-wide lists
+        here would count as a change to the lists and drop the Calls index taken at start."""
+        for calls in self.recordings.voice.calls.values():
+            for call in calls.values():
+                yield from call.recordings.values()
 
 
 class TranscriptionsBehaviour:

@@ -359,6 +359,8 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
     served = spec_endpoints(sandbox)
     for endpoints in served:
         endpoints.prime()
+    for endpoints in served:
+        endpoints.warm()
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -394,6 +396,7 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )
     app.state.sandbox = sandbox
+    app.state.endpoints = served
     return app
 
 

@@ -194,10 +194,14 @@ class Endpoints:
         rendered = self._renderer(self.spec.list_item_properties(self.list_path))
         for item in everything():
             rendered(item)
+        return len(self._frozen)
+
+    def warm(self) -> None:
+        """Lets the behaviour take what it keeps until a list changes (the Calls index): after every
+        list is primed, since priming one may build a list and so count as a change."""
         warm = getattr(self.behaviour, "warm", None)
         if warm is not None:
             warm()
-        return len(self._frozen)
 
     def _create(self, params: Mapping[str, str], form: dict[str, str]) -> Response:
         self._check_form(self.list_path, "post", form)

@@ -262,11 +262,9 @@ class RecordingsBehaviour:
         return True
 
     def everything(self) -> Iterator[Entry]:
-        """Every call's recordings, read where the calls keep them: building the account-wide lists
-        here would count as a change to the lists and drop the Calls index taken at start."""
-        for calls in self.recordings.voice.calls.values():
-            for call in calls.values():
-                yield from call.recordings.values()
+        """Every account's recordings, its list built now rather than on its first page."""
+        for account in list(self.recordings.voice.calls):
+            yield from self.recordings.sync(account).values()
 
 
 class TranscriptionsBehaviour:

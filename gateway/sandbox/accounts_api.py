@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .api import ApiError
 from .store import Ordered, Store, new_sid, now
 from .views import rfc2822
 
@@ -32,12 +33,6 @@ class Account:
     status: str
     date_created: datetime
     date_updated: datetime
-
-
-def _error(status: int, code: int, message: str) -> Exception:
-    from .app import ApiError
-
-    return ApiError(status, code, message)
 
 
 class AccountsBehaviour:
@@ -82,7 +77,7 @@ class AccountsBehaviour:
     def create(self, path: Mapping[str, str], form: dict[str, str]) -> Account:
         caller = self.accounts[path["AccountSid"]]
         if caller.owner != caller.sid:
-            raise _error(400, 20001, "A subaccount cannot create subaccounts")
+            raise ApiError(400, 20001, "A subaccount cannot create subaccounts")
         sid = new_sid("AC")
         self.store.accounts[sid] = secrets.token_hex(16)
         stamp = now().strftime("%Y-%m-%d %H:%M:%S")
@@ -92,11 +87,11 @@ class AccountsBehaviour:
         status = form.get("Status")
         if status is not None and status != account.status:
             if account.status == "closed":
-                raise _error(400, 20001, "A closed account cannot be reopened")
+                raise ApiError(400, 20001, "A closed account cannot be reopened")
             account.status = status
         if "FriendlyName" in form:
             if len(form["FriendlyName"]) > 64:
-                raise _error(400, 21409, "FriendlyName must be 64 characters or fewer")
+                raise ApiError(400, 21409, "FriendlyName must be 64 characters or fewer")
             account.friendly_name = form["FriendlyName"]
         account.date_updated = now()
         return account

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from . import media, messaging, notifications, numbers_api, recordings, seed, views
 from .accounts_api import AccountsBehaviour
+from .api import ApiError, check_sid, not_found, page_index, page_size, read_form
 from .calls import Callbacks, Verification
 from .endpoints import spec_endpoints
 from .engine import ListResponse
@@ -65,60 +66,6 @@ class SandboxConfig:
     media_redirect: str | None = None
     """Base URL recording audio is redirected to (a storage host), if set."""
     clock: Callable[[], float] = time.time
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(
-            {
-                "code": self.code,
-                "message": self.message,
-                "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
-                "status": self.status,
-            },
-            status_code=self.status,
-        )
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """A form-urlencoded body (the only kind the API takes); the last value of a name wins."""
-    body = await request.body()
-    try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    except UnicodeDecodeError:
-        raise ApiError(400, 20001, "The request body is not valid UTF-8") from None
-
-
-def not_found(request: Request) -> ApiError:
-    return ApiError(404, 20404, f"The requested resource {request.url.path} was not found")
-
-
-def _check_sid(value: str, prefix: str, request: Request) -> None:
-    tail = value[2:]
-    if (
-        len(value) != 34
-        or not value.startswith(prefix)
-        or not all(c in "0123456789abcdefABCDEF" for c in tail)
-    ):
-        raise not_found(request)
-
-
-def _page_size(request: Request) -> int:
-    raw = request.query_params.get("PageSize", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise ApiError(400, 20001, "PageSize must be an integer between 1 and 1000")
-    return int(raw)
-
-
-def _page_index(request: Request) -> int:
-    raw = request.query_params.get("Page", "0")
-    if not raw.isdigit():
-        raise ApiError(400, 20001, "Page must be a non-negative integer")
-    return int(raw)
 
 
 class Sandbox:
@@ -170,7 +117,7 @@ class Sandbox:
         span: Span | None = None,
         among: Among | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        size, index = _page_size(request), _page_index(request)
+        size, index = page_size(request), page_index(request)
         token = request.query_params.get("PageToken")
         if index > 0 and not token:
             raise ApiError(400, 20001, "PageToken is required for paging.")
@@ -281,7 +228,7 @@ class Sandbox:
 
     def _caller_id_or_404(self, request: Request) -> CallerId:
         account = self.authenticate(request, request.path_params["account"])
-        _check_sid(request.path_params["sid"], "PN", request)
+        check_sid(request.path_params["sid"], "PN", request)
         item = self.store.find_caller_id(account, request.path_params["sid"])
         if item is None:
             raise not_found(request)
@@ -308,7 +255,7 @@ class Sandbox:
     async def trunk_numbers(self, request: Request) -> Response:
         account = self.authenticate(request, None)
         trunk = request.path_params["trunk"]
-        _check_sid(trunk, "TK", request)
+        check_sid(trunk, "TK", request)
         base = self._base(request)
         if request.method == "POST":
             form = await read_form(request)
@@ -343,8 +290,8 @@ class Sandbox:
     async def trunk_number_instance(self, request: Request) -> Response:
         account = self.authenticate(request, None)
         trunk, sid = request.path_params["trunk"], request.path_params["sid"]
-        _check_sid(trunk, "TK", request)
-        _check_sid(sid, "PN", request)
+        check_sid(trunk, "TK", request)
+        check_sid(sid, "PN", request)
         item = self.store.trunk_number(account, trunk, sid)
         if item is None:
             raise not_found(request)

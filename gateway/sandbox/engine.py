@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .api import ApiError, not_found, read_form
 from .spec import Spec
 from .store import Ordered
 
@@ -65,12 +66,6 @@ class ListResponse(JSONResponse):
         return orjson.dumps(content)
 
 
-def _error(status: int, code: int, message: str) -> Exception:
-    from .app import ApiError
-
-    return ApiError(status, code, message)
-
-
 @dataclass
 class Endpoints:
     """A 2010 list path and (optionally) its instance path, served from the spec and a behaviour."""
@@ -104,8 +99,6 @@ class Endpoints:
         assert path is not None
 
         async def endpoint(request: Request) -> Response:
-            from .app import not_found, read_form
-
             params = dict(request.path_params)
             user = sandbox.authenticate(request, params.get("AccountSid"))
             params.setdefault("AccountSid", user)  # a path without one (Accounts.json) acts for the caller
@@ -226,7 +219,7 @@ class Endpoints:
         required, props = self.spec.form(path, method)
         for name in required:
             if not form.get(name):
-                raise _error(400, 21604, f"Required parameter {name} missing.")
+                raise ApiError(400, 21604, f"Required parameter {name} missing.")
         for name, value in form.items():
             if name in props:
                 _check_value(name, value, props[name])
@@ -235,12 +228,14 @@ class Endpoints:
 def _check_value(name: str, value: str, schema: Mapping[str, Any]) -> None:
     enum = schema.get("enum")
     if enum is not None and value not in enum:
-        raise _error(400, 20001, f"{name} must be one of {', '.join(map(str, enum))}")
+        raise ApiError(400, 20001, f"{name} must be one of {', '.join(map(str, enum))}")
     if schema.get("type") == "integer" and not value.lstrip("-").isdigit():
-        raise _error(400, 20001, f"{name} must be an integer")
+        raise ApiError(400, 20001, f"{name} must be an integer")
     form = schema.get("format")
     if form in ("date", "date-time") and not _is_date(value, form == "date"):
-        raise _error(400, 20001, f"{name} must be a {'date (YYYY-MM-DD)' if form == 'date' else 'date-time'}")
+        raise ApiError(
+            400, 20001, f"{name} must be a {'date (YYYY-MM-DD)' if form == 'date' else 'date-time'}"
+        )
 
 
 def _is_date(value: str, day_only: bool) -> bool:

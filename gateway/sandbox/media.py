@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from . import audio
+from .api import not_found
 from .recordings import Recordings, seconds_of
 from .voice import Entry
 
@@ -66,8 +67,6 @@ def media_routes(sandbox: Any) -> list[Route]:
 
     def handler(kind: audio.Kind) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            from .app import not_found
-
             account = sandbox.authenticate(request, request.path_params["AccountSid"])
             sid = request.path_params["Sid"]
             with sandbox.store.lock:
@@ -83,8 +82,6 @@ def media_routes(sandbox: Any) -> list[Route]:
         return endpoint
 
     async def storage(request: Request) -> Response:
-        from .app import not_found
-
         token, kind = request.path_params["token"], request.path_params["kind"]
         recordings.storage_requests.append((request.url.path, "authorization" in request.headers))
         with sandbox.store.lock:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .api import ApiError
 from .notifications import Webhooks
 from .store import Ordered, Store, new_sid, status_at
 from .values import dated, e164, rfc2822
@@ -35,12 +36,6 @@ GSM = frozenset(
 )
 """The GSM 03.38 basic alphabet: a body outside it is sent as UCS-2 (70 characters a segment)."""
 FINAL = ("sent", "failed", "delivered", "undelivered", "received")
-
-
-def _error(status: int, code: int, message: str) -> Exception:
-    from .app import ApiError
-
-    return ApiError(status, code, message)
 
 
 def segments(body: str) -> int:
@@ -204,10 +199,10 @@ class MessagesBehaviour:
         account = path["AccountSid"]
         to = _address(form["To"], 21211, "To")
         if not form.get("From"):
-            raise _error(400, 21603, "A 'From' phone number is required.")
+            raise ApiError(400, 21603, "A 'From' phone number is required.")
         from_ = _address(form["From"], 21212, "From")
         if not self.messaging.owns(account, from_):
-            raise _error(
+            raise ApiError(
                 400,
                 21606,
                 f"The From phone number {from_} is not a valid, SMS-capable inbound phone number"
@@ -215,12 +210,12 @@ class MessagesBehaviour:
             )
         body = form.get("Body", "")
         if not body:
-            raise _error(400, 21602, "Message body is required.")
+            raise ApiError(400, 21602, "Message body is required.")
         if len(body) > 1600:
-            raise _error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+            raise ApiError(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
         callback = form.get("StatusCallback") or None
         if callback and urlsplit(callback).scheme not in ("http", "https"):
-            raise _error(400, 21609, f"Invalid StatusCallback: {callback}")
+            raise ApiError(400, 21609, f"Invalid StatusCallback: {callback}")
         return self.messaging.add_message(account, to, from_, body, "outbound-api", status_callback=callback)
 
     def delete(self, message: Message) -> None:
@@ -288,13 +283,13 @@ class ShortCodesBehaviour:
     def update(self, item: ShortCode, form: dict[str, str]) -> ShortCode:
         name = form.get("FriendlyName")
         if name is not None and len(name) > 64:
-            raise _error(400, 21409, "FriendlyName must be 64 characters or fewer")
+            raise ApiError(400, 21409, "FriendlyName must be 64 characters or fewer")
         version = form.get("ApiVersion")
         if version is not None and version not in ("2008-08-01", "2010-04-01"):
-            raise _error(400, 21613, "ApiVersion must be 2008-08-01 or 2010-04-01")
+            raise ApiError(400, 21613, "ApiVersion must be 2008-08-01 or 2010-04-01")
         for param, attr in (("SmsMethod", "sms_method"), ("SmsFallbackMethod", "sms_fallback_method")):
             if param in form and form[param].upper() not in ("GET", "POST"):
-                raise _error(400, 21617, f"{param} must be GET or POST")
+                raise ApiError(400, 21617, f"{param} must be GET or POST")
             if param in form:
                 setattr(item, attr, form[param].upper())
         for param, attr in (("SmsUrl", "sms_url"), ("SmsFallbackUrl", "sms_fallback_url")):

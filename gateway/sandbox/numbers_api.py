@@ -16,6 +16,7 @@ from typing import Any
 import phonenumbers
 
 from ..phone import pretty
+from .api import ApiError
 from .store import IncomingNumber, Ordered, Store, now
 from .values import e164
 from .views import rfc2822
@@ -57,12 +58,6 @@ DEFAULTS = {
     "status_callback_method": "POST",
     "voice_caller_id_lookup": False,
 }
-
-
-def _error(status: int, code: int, message: str) -> Exception:
-    from .app import ApiError
-
-    return ApiError(status, code, message)
 
 
 def snake(name: str) -> str:
@@ -155,20 +150,20 @@ class NumbersBehaviour:
         if wanted:
             number = e164(wanted, 21421, "PhoneNumber")
             if not self._of_kind(number) or not self.inventory.take_number(number):
-                raise _error(400, 21422, f"PhoneNumber {number} is not available.")
+                raise ApiError(400, 21422, f"PhoneNumber {number} is not available.")
             return number
         code = form.get("AreaCode", "").strip()
         if not code:
-            raise _error(400, 21451, "An AreaCode or a PhoneNumber is required.")
+            raise ApiError(400, 21451, "An AreaCode or a PhoneNumber is required.")
         picked = self.inventory.take(code)
         if picked is None:
-            raise _error(400, 21452, f"No phone numbers found in area code {code}.")
+            raise ApiError(400, 21452, f"No phone numbers found in area code {code}.")
         return picked
 
     def update(self, number: IncomingNumber, form: dict[str, str]) -> IncomingNumber:
         if "FriendlyName" in form:
             if len(form["FriendlyName"]) > 64:
-                raise _error(400, 21409, "FriendlyName must be 64 characters or fewer")
+                raise ApiError(400, 21409, "FriendlyName must be 64 characters or fewer")
             number.friendly_name = form["FriendlyName"] or pretty(number.phone_number)
         for name in SETTABLE[1:]:
             if name in form:

@@ -13,12 +13,7 @@ from typing import Any
 import phonenumbers
 
 from ..phone import pretty
-
-
-def api_error(status: int, code: int, message: str) -> Exception:
-    from .app import ApiError
-
-    return ApiError(status, code, message)
+from .api import ApiError
 
 
 def rfc2822(at: float | None) -> str | None:
@@ -57,9 +52,7 @@ def _instant(value: str) -> tuple[datetime, bool]:
             return datetime.fromisoformat(value).replace(tzinfo=UTC), True
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise api_error(
-            400, 20001, f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time"
-        ) from None
+        raise ApiError(400, 20001, f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), False
 
 
@@ -120,7 +113,7 @@ def e164(raw: str, code: int, name: str | None = None) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise api_error(
+        raise ApiError(
             400, code, f"Invalid '{name}' Phone Number: {raw}" if name else f"Invalid Phone Number: {raw}"
         )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .api import ApiError
 from .store import Among, Ordered, Span
-from .values import api_error, boolean, dated, e164, formatted, newest_first, rfc2822
+from .values import boolean, dated, e164, formatted, newest_first, rfc2822
 from .voice import FINAL, Call, Conference, Participant, Voice, duration, price, started
 
 if TYPE_CHECKING:
@@ -85,12 +86,12 @@ class CallsBehaviour:
         from_ = e164(form["From"], 21212, "From")
         owned = self.voice.store.number_sid(account, from_)
         if owned is None:
-            raise api_error(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
+            raise ApiError(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
         url = form.get("Url", "")
         if not (url or form.get("Twiml") or form.get("ApplicationSid")):
-            raise api_error(400, 21205, "Url parameter is required.")
+            raise ApiError(400, 21205, "Url parameter is required.")
         if url and urlsplit(url).scheme not in ("http", "https"):
-            raise api_error(400, 21205, f"Url is not a valid URL: {url}")
+            raise ApiError(400, 21205, f"Url is not a valid URL: {url}")
         dial = dict(parse_qsl(urlsplit(url).query)).get("Dial") if url else None
         return self.voice.new_call(
             account,
@@ -109,7 +110,7 @@ class CallsBehaviour:
         ended = call.ended(now) is not None
         url = form.get("Url") or form.get("Twiml")
         if url and ended:
-            raise api_error(400, 21220, "Call is not in-progress. Cannot redirect.")
+            raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
         status = form.get("Status")
         if status == "completed" or (status == "canceled" and call.reached("in-progress", now) is None):
             self.voice.hang_up(call)
@@ -246,12 +247,12 @@ class ParticipantsBehaviour:
     def create(self, path: Mapping[str, str], form: dict[str, str]) -> Participant:
         conference = self._conference(path)
         if conference is None or conference.status == "completed":
-            raise api_error(404, 20404, f"Conference {path['ConferenceSid']} is not in progress")
+            raise ApiError(404, 20404, f"Conference {path['ConferenceSid']} is not in progress")
         account = path["AccountSid"]
         to, from_ = e164(form["To"], 21211, "To"), e164(form["From"], 21212, "From")
         owned = self.voice.store.number_sid(account, from_)
         if owned is None:
-            raise api_error(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
+            raise ApiError(400, 21210, f"The source phone number provided, {from_}, is not yet verified.")
         call = self.voice.new_call(account, to, from_, "outbound-api", phone_number_sid=owned)
         call.timeline = [t for t in call.timeline if t[1] != "completed"]
         return self.voice.join(

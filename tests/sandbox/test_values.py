@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.sandbox.app import ApiError
+from gateway.sandbox.api import ApiError
 from gateway.sandbox.values import dated, e164, formatted, window
 
 DAY = datetime(2026, 11, 27, tzinfo=UTC).timestamp()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 from .resources.model import DatePartition
 from .walk import (
     BLOCK_ITEMS,
-    DAY,
-    SECOND,
     Chunk,
     Cursor,
     Position,
-    bound,
+    between,
+    date_in,
     first_error,
     floor,
     onward,
     parse_date,
+    unit_of,
 )
 
 if TYPE_CHECKING:
@@ -124,7 +123,7 @@ class Ranges:
         self.tally, self.cursor, self.partition = tally, cursor, partition
         self.ceiling, self.stable = ceiling, stable
         self.slots = slots or Slots(tally.limit)
-        self.unit = DAY if partition.unit == "day" else SECOND
+        self.unit = unit_of(partition)
         since = parse_date(partition.since)
         assert since is not None
         self.counted = 0
@@ -236,20 +235,7 @@ class Ranges:
             return []
         step = max(1, len(items) // SAMPLE)
         sample = [*items[::step], items[-1]]
-        name = self.partition.field
-        raw = [item.get(name) for item in sample if isinstance(item, Mapping)]
-        return [found for value in raw if isinstance(value, str) and (found := parse_date(value)) is not None]
+        return [found for item in sample if (found := date_in(item, self.partition.field)) is not None]
 
     def _bounded(self, lo: datetime | None, hi: datetime | None) -> Cursor:
         return between(self.cursor, self.partition, lo, hi)
-
-
-def between(cursor: Cursor, partition: DatePartition, lo: datetime | None, hi: datetime | None) -> Cursor:
-    """The query of ``cursor`` for dates ``[lo, hi)``, whole units (``None``: unbounded)."""
-    unit = DAY if partition.unit == "day" else SECOND
-    bounds: list[tuple[str, str]] = []
-    if lo is not None:
-        bounds.append((partition.param + ">", bound(lo, unit)))
-    if hi is not None:  # ``<`` is on or before, in whole units
-        bounds.append((partition.param + "<", bound(hi - unit, unit)))
-    return Cursor(cursor.target, (*(cursor.params or ()), *bounds))

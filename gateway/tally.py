@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .ranges import Ranges, Slots, between
+from .ranges import Ranges, Slots
 from .resources.model import DatePartition, StatusPartition
 from .walk import (
     DAY,
@@ -31,10 +31,12 @@ from .walk import (
     OutOfTime,
     Position,
     Walker,
+    between,
+    date_in,
+    filters_by,
     first_error,
     floor,
     onward,
-    parse_date,
 )
 
 
@@ -111,12 +113,8 @@ def plan(statuses: StatusPartition, start: Position) -> list[list[Part]] | None:
 
 
 def _free(cursor: Cursor, partition: DatePartition | None) -> DatePartition | None:
-    """A status's date filter, unless the client filters by that date itself (its bound and a
-    range's would be two values of one upstream parameter)."""
-    if partition is None:
-        return None
-    names = {partition.param + suffix for suffix in ("", ">", "<")}
-    return None if any(name in names for name, _ in cursor.params or ()) else partition
+    """A status's date filter, unless the client filters by that date itself."""
+    return None if partition is None or filters_by(cursor, partition) else partition
 
 
 def begun(statuses: StatusPartition, head: Sequence[Any], now: datetime) -> datetime | None:
@@ -129,15 +127,10 @@ def begun(statuses: StatusPartition, head: Sequence[Any], now: datetime) -> date
     items = [item for item in head if isinstance(item, Mapping)]
     for item in items:
         settled = statuses.settled_by(str(item.get(statuses.field)))
-        if settled is not None and _date(item, settled.field) is None:
+        if settled is not None and date_in(item, settled.field) is None:
             return None
-    newest = max(filter(None, (_date(item, statuses.created) for item in items)), default=None)
+    newest = max(filter(None, (date_in(item, statuses.created) for item in items)), default=None)
     return None if newest is None else min(newest, now)
-
-
-def _date(item: Mapping[str, Any], name: str) -> datetime | None:
-    value = item.get(name)
-    return parse_date(value) if isinstance(value, str) else None
 
 
 def known(statuses: StatusPartition, items: Sequence[Any]) -> bool:

@@ -166,12 +166,11 @@ class Walker:
     @property
     def unit(self) -> timedelta:
         """The partition filter's resolution: ranges are whole units."""
-        return DAY if self.partition is not None and self.partition.unit == "day" else SECOND
+        return unit_of(self.partition) if self.partition is not None else SECOND
 
     def date(self, item: Any) -> datetime:
         assert self.partition is not None
-        raw = item.get(self.partition.field) if isinstance(item, Mapping) else None
-        found = parse_date(raw) if isinstance(raw, str) else None
+        found = date_in(item, self.partition.field)
         if found is None:
             raise BadGateway("The upstream API answered an item without a readable date")
         return found
@@ -199,8 +198,7 @@ class Walker:
         """The client filters by the partition date itself: its bounds and ours would be two values
         of one upstream parameter, so such a list is counted sequentially."""
         assert self.partition is not None
-        names = {self.partition.param + suffix for suffix in ("", ">", "<")}
-        return any(name in names for cursor in start if cursor is not None for name, _ in cursor.params or ())
+        return any(cursor is not None and filters_by(cursor, self.partition) for cursor in start)
 
     async def extend(
         self, position: Position, budget: float, wanted: float
@@ -334,15 +332,8 @@ class Walker:
 
     def _ranged(self, start: Position, lo: datetime | None, hi: datetime | None) -> Position:
         assert self.partition is not None
-        bounds: list[tuple[str, str]] = []
-        if lo is not None:
-            bounds.append((self.partition.param + ">", bound(lo, self.unit)))
-        if hi is not None:  # ``<`` is on or before, in whole units (seconds or days)
-            bounds.append((self.partition.param + "<", bound(hi - self.unit, self.unit)))
-        return tuple(
-            None if cursor is None else Cursor(cursor.target, (*(cursor.params or ()), *bounds))
-            for cursor in start
-        )
+        partition = self.partition
+        return tuple(None if cursor is None else between(cursor, partition, lo, hi) for cursor in start)
 
 
 def first_error(failed: ExceptionGroup[Exception]) -> Exception:
@@ -373,6 +364,35 @@ def parse_date(raw: str) -> datetime | None:
         except ValueError:
             return None
     return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+
+def date_in(item: Any, name: str) -> datetime | None:
+    """An item's date field, if it is one (:func:`parse_date`)."""
+    value = item.get(name) if isinstance(item, Mapping) else None
+    return parse_date(value) if isinstance(value, str) else None
+
+
+def unit_of(partition: DatePartition) -> timedelta:
+    """The filter's resolution: date ranges are whole units."""
+    return DAY if partition.unit == "day" else SECOND
+
+
+def filters_by(cursor: Cursor, partition: DatePartition) -> bool:
+    """The query filters by the partition's date itself: its bound and a range's would be two values
+    of one upstream parameter."""
+    names = {partition.param + suffix for suffix in ("", ">", "<")}
+    return any(name in names for name, _ in cursor.params or ())
+
+
+def between(cursor: Cursor, partition: DatePartition, lo: datetime | None, hi: datetime | None) -> Cursor:
+    """The query of ``cursor`` for dates ``[lo, hi)``, whole units (``None``: unbounded)."""
+    unit = unit_of(partition)
+    bounds: list[tuple[str, str]] = []
+    if lo is not None:
+        bounds.append((partition.param + ">", bound(lo, unit)))
+    if hi is not None:  # ``<`` is on or before, in whole units (seconds or days)
+        bounds.append((partition.param + "<", bound(hi - unit, unit)))
+    return Cursor(cursor.target, (*(cursor.params or ()), *bounds))
 
 
 def floor(stamp: datetime, unit: timedelta) -> datetime:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -104,6 +105,16 @@ class _Slots:
 
     def release(self) -> None:
         self.semaphore.release()
+
+    async def take(self, deadline: float, cap: float = math.inf) -> float:
+        """A slot, and the seconds left for the request (at most ``cap``); :class:`Busy`, the slot
+        given back, when none are left."""
+        await self.acquire(deadline)
+        left = min(cap, deadline - time.monotonic())
+        if left <= 0:
+            self.release()
+            raise Busy()
+        return left
 
 
 STREAM_TIMEOUT = timedelta(days=1)
@@ -217,11 +228,8 @@ class ReqwestSender:
     ) -> RawResponse:
         """``timeout`` bounds this attempt (connect, answer, whole body); ``deadline`` (monotonic) also
         bounds the wait for a slot."""
-        await self.slots.acquire(deadline)
+        budget = await self.slots.take(deadline, timeout)
         try:
-            budget = min(timeout, deadline - time.monotonic())
-            if budget <= 0:
-                raise Busy()
             builder = self.client.request(method, url).headers(headers)
             if body is not None:
                 builder = builder.body_bytes(body)
@@ -237,11 +245,8 @@ class ReqwestSender:
 
     async def open(self, url: str, headers: Mapping[str, str], *, deadline: float) -> Stream:
         """A GET whose body is left on the wire (media); ``deadline`` bounds reaching the answer."""
-        await self.streams.acquire(deadline)
+        remaining = await self.streams.take(deadline)
         try:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise Busy()
             builder = self.client.request("GET", url).headers(headers).timeout(STREAM_TIMEOUT)
             # No read-ahead before the answer is handed over: its head, not 64 KiB of body, is what
             # the deadline waits for; each chunk then comes as the upstream sends it.

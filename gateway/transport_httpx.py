@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 
 import httpx
@@ -64,11 +63,8 @@ class HttpxSender:
         deadline: float,
         timeout: float,
     ) -> RawResponse:
-        await self.slots.acquire(deadline)
+        budget = await self.slots.take(deadline, timeout)
         try:
-            budget = min(timeout, deadline - time.monotonic())
-            if budget <= 0:
-                raise Busy()
             connect = min(budget, self.client.timeout.connect or budget)
             limits = httpx.Timeout(budget, connect=connect, pool=connect)
             request = self.client.build_request(
@@ -88,11 +84,8 @@ class HttpxSender:
 
     async def open(self, url: str, headers: Mapping[str, str], *, deadline: float) -> Stream:
         """A GET whose body is left on the wire (media); ``deadline`` bounds reaching the answer."""
-        await self.streams.acquire(deadline)
+        remaining = await self.streams.take(deadline)
         try:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise Busy()
             connect = min(remaining, self.client.timeout.connect or remaining)
             read = self.client.timeout.read or remaining
             limits = httpx.Timeout(read, connect=connect, pool=connect)

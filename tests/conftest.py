@@ -62,6 +62,28 @@ class CountingTransport(httpx.AsyncBaseTransport):
         self.requests.clear()
 
 
+def get_scope(
+    path: str,
+    *,
+    raw_path: bytes | None = None,
+    password: str = TOKEN,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    **extra: Any,
+) -> dict[str, Any]:
+    """The ASGI scope of a GET of ``path`` by the account (Basic credentials), for tests that drive
+    the app's ASGI interface themselves."""
+    credentials = httpx.BasicAuth(ACCOUNT, password)._auth_header.encode()
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode() if raw_path is None else raw_path,
+        "query_string": b"",
+        "headers": [(b"authorization", credentials), *headers],
+        **extra,
+    }
+
+
 def elements(node: ET.Element) -> list[tuple[str, str]]:
     """Children of a legacy element as (tag, text), in order; empty elements give ''."""
     return [(child.tag, (child.text or "").strip()) for child in node]

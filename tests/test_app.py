@@ -25,7 +25,7 @@ from starlette.routing import Route
 from gateway import app as app_module
 from gateway.app import create_app, settle_heap
 from gateway.settings import Settings
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, parse_xml, serving
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, get_scope, parse_xml, serving
 from tests.servers import serve
 
 LEGACY = "http://legacy.test"
@@ -152,15 +152,7 @@ async def test_a_bug_is_a_legacy_500_not_a_stack_trace(
 async def asgi_get(app: Any, raw_path: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
     """One GET straight through the ASGI interface, with the raw path exactly as given."""
     sent: list[dict[str, Any]] = []
-    auth = base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode())
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": urllib.parse.unquote(raw_path.decode("latin-1")),
-        "raw_path": raw_path,
-        "query_string": b"",
-        "headers": [(b"authorization", b"Basic " + auth)],
-    }
+    scope = get_scope(urllib.parse.unquote(raw_path.decode("latin-1")), raw_path=raw_path)
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}

@@ -20,7 +20,7 @@ import pytest
 from gateway.app import create_app
 from gateway.har import load
 from gateway.settings import Settings
-from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, TOKEN, parse_xml, serving, upstream_fixture
+from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, TOKEN, get_scope, parse_xml, serving, upstream_fixture
 from tests.hostile import HostileUpstream, Request, Script, gzip_bomb, json_response, response
 
 CAP = 64 * 1024
@@ -373,15 +373,7 @@ async def test_a_media_body_that_stalls_is_cut_at_the_read_timeout() -> None:
         return [response(200, headers=[("Content-Length", "1000")], length=False), b"RIFF", 30.0]
 
     sent: list[dict[str, Any]] = []
-    auth = base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode())
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": AUDIO,
-        "raw_path": AUDIO.encode(),
-        "query_string": b"",
-        "headers": [(b"authorization", b"Basic " + auth), (b"host", b"gw.test")],
-    }
+    scope = get_scope(AUDIO, headers=((b"host", b"gw.test"),))
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}

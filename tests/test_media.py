@@ -13,7 +13,7 @@ import pytest
 from gateway.app import create_app
 from gateway.media import allowed_host
 from gateway.settings import ConfigError, Settings
-from tests.conftest import ACCOUNT, PREFIX, UPSTREAM, parse_xml, serving
+from tests.conftest import ACCOUNT, PREFIX, UPSTREAM, get_scope, parse_xml, serving
 
 SID = "RE" + "a" * 32
 AUDIO_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{SID}.wav"
@@ -215,15 +215,7 @@ async def test_a_stream_broken_off_midway_is_cut_short_not_answered_twice() -> N
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
-    path = f"{PREFIX}/Recordings/{SID}"
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"authorization", httpx.BasicAuth(ACCOUNT, "x")._auth_header.encode())],
-    }
+    scope = get_scope(f"{PREFIX}/Recordings/{SID}", password="x")
     async with app.gateway_app.lifespan():
         await app(scope, receive, send)
     starts = [m for m in messages if m["type"] == "http.response.start"]

@@ -28,6 +28,7 @@ from tests.conftest import (
     assert_partitioned_walk,
     dated_instants,
     elements,
+    get_scope,
     golden,
     legacy_walk,
     parse_xml,
@@ -183,15 +184,7 @@ async def test_the_audio_goes_out_chunk_by_chunk(gateway_app: Any, sandbox: Any)
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
-    credentials = httpx.BasicAuth(ACCOUNT, TOKEN)._auth_header.encode()
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": f"{PREFIX}/Recordings/{made.sid}",
-        "raw_path": f"{PREFIX}/Recordings/{made.sid}".encode(),
-        "query_string": b"",
-        "headers": [(b"authorization", credentials)],
-    }
+    scope = get_scope(f"{PREFIX}/Recordings/{made.sid}")
     await gateway_app(scope, receive, send)
     bodies = [m for m in messages if m["type"] == "http.response.body"]
     assert len(bodies) >= 8

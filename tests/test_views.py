@@ -16,7 +16,7 @@ from gateway.app import create_app
 from gateway.cache import MemoryStore
 from gateway.views import Lists, ListSpec
 from gateway.walk import Cursor, Walker
-from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, parse_xml, serving
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, get_scope, parse_xml, serving
 from tests.test_walk import TARGET, DatedUpstream, calls
 
 LIST = f"{PREFIX}/OutgoingCallerIds"
@@ -205,22 +205,15 @@ async def test_a_walk_stops_when_its_client_disconnects(settings: Any, sandbox_a
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
-    import base64
-
-    auth = base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode())
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": LIST,
-        "raw_path": LIST.encode(),
-        "query_string": b"",
-        "headers": [(b"authorization", b"Basic " + auth), (b"host", b"gw.test")],
-        "client": ("127.0.0.1", 1),
-        "server": ("gw.test", 80),
-        "scheme": "http",
-        "http_version": "1.1",
-        "root_path": "",
-    }
+    scope = get_scope(
+        LIST,
+        headers=((b"host", b"gw.test"),),
+        client=("127.0.0.1", 1),
+        server=("gw.test", 80),
+        scheme="http",
+        http_version="1.1",
+        root_path="",
+    )
     async with app.gateway_app.lifespan():
         call = asyncio.create_task(app(scope, receive, send))
         while list_calls(upstream) < 3:

@@ -272,9 +272,10 @@ class Gateway:
             account=call.account,
             start=tuple(Cursor(target, (*query, size)) for query in merged),
         )
+        skimmed = skim.parser(call.resource)
         walker = Walker(
             fetch=lambda target, params: self.walk(call, target, params),
-            skim=lambda target, params: self.walk(call, target, params, skim.parser(call.resource)),
+            skim=lambda target, params: self.walk(call, target, params, skimmed),
             keep=upstream_items.lister(call.resource, call.path, call.bound),
             partition=call.resource.paging.partition,
             statuses=call.resource.paging.statuses,

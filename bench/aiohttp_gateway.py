@@ -22,7 +22,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway import transport, upstream
+from gateway.upstream import client as upstream
+from gateway.upstream import transport
 
 
 class AiohttpSender:

@@ -18,7 +18,7 @@ import time
 
 import httpx
 
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.sandbox import SandboxConfig, create_sandbox
 from gateway.settings import Settings
 

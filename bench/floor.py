@@ -1,6 +1,6 @@
 """The client floor: the least any gateway on this upstream client can cost. A bare ASGI app on uvicorn
 (as the gateway runs it) that sends each request's path to the upstream through the gateway's own
-sender (`gateway.transport.ReqwestSender`, configured as `serve` configures it) and answers the
+sender (`gateway.upstream.transport.ReqwestSender`, configured as `serve` configures it) and answers the
 upstream's bytes unchanged: no routing, authentication, translation, metrics or logs.
 
 python bench/floor.py PORT UPSTREAM_BASE
@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 
 from gateway.settings import Settings
-from gateway.transport import ReqwestSender
+from gateway.upstream.transport import ReqwestSender
 
 _settings = Settings.load({})
 _state: dict[str, Any] = {}

@@ -3,7 +3,7 @@
 1. The upstream client alone (no gateway): N GETs of the caller-id body at concurrency C, each client in
    a fresh process; reports wall time, req/s and the process's CPU time per request (all threads: the
    Rust runtime's included). Candidates: pyreqwest, aiohttp, httpx, and the gateway's own senders on
-   top of them (gateway.transport: pyreqwest behind ``fast``, httpx behind ``httpx``).
+   top of them (gateway.upstream.transport: pyreqwest behind ``fast``, httpx behind ``httpx``).
 2. Each candidate against the hostile upstream of the test suite (tests/hostile.py): does the next
    request still get its own answer after interim 1xx answers, bytes after a complete answer, a 204
    with a body; are close-delimited bodies read; does a body dripped a byte at a time end at the budget.
@@ -61,7 +61,8 @@ async def _clients(name: str) -> tuple[Get, Callable[[], Awaitable[None]]]:
 
         async def close_reqwest() -> None:
             await client.close()
-            await asyncio.sleep(0.05)  # as gateway.transport does: let the runtime drop its connections
+            # as gateway.upstream.transport does: let the runtime drop its connections
+            await asyncio.sleep(0.05)
 
         return get_reqwest, close_reqwest
     if name == "aiohttp":
@@ -83,7 +84,7 @@ async def _clients(name: str) -> tuple[Get, Callable[[], Awaitable[None]]]:
             return len((await httpx_client.get(url, headers=headers)).content)
 
         return get_httpx, httpx_client.aclose
-    from gateway.transport import sender
+    from gateway.upstream.senders import sender
 
     chosen = sender(
         None,
@@ -239,7 +240,7 @@ def behaviour_table() -> str:
 def serve(port: int, upstream: int, client: str, loop: str, http: str) -> None:
     import uvicorn
 
-    from gateway.app import create_app
+    from gateway.edge.app import create_app
     from gateway.settings import Settings
 
     settings = Settings(upstream=f"http://127.0.0.1:{upstream}", access_log=False, upstream_client=client)

@@ -233,8 +233,8 @@ def compression_cpu(out: Path) -> None:
     interleaved, best of 7 rounds (process CPU time, so other load on the machine matters less)."""
     import asyncio
 
-    from gateway.app import create_app
-    from gateway.compression import compressed
+    from gateway.edge.app import create_app
+    from gateway.edge.compression import compressed
     from gateway.sandbox import SandboxConfig, create_sandbox
     from gateway.settings import Settings
 
@@ -369,7 +369,7 @@ def tracing_cpu(out: Path) -> None:
 def gzip_bytes(body: bytes) -> bytes:
     import zlib
 
-    from gateway.compression import LEVEL
+    from gateway.edge.compression import LEVEL
 
     compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return compressor.compress(body) + compressor.flush()

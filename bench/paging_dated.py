@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from paging_support import ACCOUNT, Legacy, gateway, sandbox, upstream_calls
 
+from gateway.lists.walk import Cursor, Walker
 from gateway.resources import DatePartition
-from gateway.walk import Cursor, Walker
 
 
 class DatedUpstream:

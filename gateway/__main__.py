@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import uvicorn
 
-from .cli import build_parser
-from .settings import SPECS, ConfigError, Settings
+from gateway.cli import build_parser
+from gateway.settings import SPECS, ConfigError, Settings
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -57,8 +57,8 @@ def latency_ms(given: float | None, env: dict[str, str]) -> float:
 
 
 def start_sandbox_thread(host: str, port: int, env: dict[str, str], *, access_log: bool) -> str:
-    from .sandbox import config_from_env, create_sandbox
-    from .sandbox.latency import with_latency
+    from gateway.sandbox import config_from_env, create_sandbox
+    from gateway.sandbox.latency import with_latency
 
     app = with_latency(create_sandbox(config_from_env(env)), latency_ms(None, env))
     base, _, _ = start_server_thread(app, host, port, access_log=access_log)
@@ -68,7 +68,7 @@ def start_sandbox_thread(host: str, port: int, env: dict[str, str], *, access_lo
 @contextlib.contextmanager
 def embedded_gateway() -> Iterator[str]:
     """A fresh sandbox and a gateway on it, both on free loopback ports, for as long as the block runs."""
-    from .app import create_app
+    from gateway.edge.app import create_app
 
     env = dict(os.environ)
     sandbox = start_sandbox_thread("127.0.0.1", 0, env, access_log=False)
@@ -84,7 +84,7 @@ def embedded_gateway() -> Iterator[str]:
 
 
 def print_credentials(env: dict[str, str]) -> None:
-    from .sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+    from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     sid = env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
     token = env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
@@ -99,13 +99,13 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.load(env, overrides)
         if settings.otel:
-            from .tracing import require
+            from gateway.tracing import require
 
             require()
     except ConfigError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
-    from .observability import configure_logging
+    from gateway.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     if settings.sandbox:
@@ -120,7 +120,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def run_gateway(settings: Settings) -> None:
-    from . import app as app_module
+    from gateway.edge import app as app_module
 
     common = {
         "log_config": None,
@@ -143,7 +143,7 @@ def run_gateway(settings: Settings) -> None:
         )
         return
     if settings.health_port is not None:
-        from .health import serve as serve_with_health
+        from gateway.health import serve as serve_with_health
 
         app = app_module.create_app(settings)
         app_module.settle_heap()
@@ -160,8 +160,8 @@ def run_gateway(settings: Settings) -> None:
 
 
 def sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import config_from_env, create_sandbox
-    from .sandbox.latency import with_latency
+    from gateway.sandbox import config_from_env, create_sandbox
+    from gateway.sandbox.latency import with_latency
 
     env = dict(os.environ)
     try:
@@ -185,9 +185,15 @@ def sandbox(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from .replay import main as replay_main
+    from gateway.migration.replay import Local
+    from gateway.migration.replay import main as replay_main
+    from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
-    status: int = replay_main(args)
+    account = (
+        os.environ.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID),
+        os.environ.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN),
+    )
+    status: int = replay_main(args, Local(embedded_gateway, account))
     return status
 
 

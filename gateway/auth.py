@@ -7,9 +7,9 @@ import base64
 import binascii
 import hmac
 
-from .errors import NotFound, Unauthorized
-from .resources import Resource
-from .settings import Settings
+from gateway.errors import NotFound, Unauthorized
+from gateway.resources import Resource
+from gateway.settings import Settings
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:

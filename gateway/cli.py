@@ -8,8 +8,8 @@ import argparse
 import os
 import shutil
 
-from .settings import SPECS, Spec
-from .settings_values import (
+from gateway.settings import SPECS, Spec
+from gateway.settings_values import (
     _bool,
     _cache_url,
     _choice,

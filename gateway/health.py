@@ -19,11 +19,11 @@ from typing import Any
 
 import uvicorn
 
-from .answers import send_error
-from .app import GatewayApp
-from .errors import NotFound
-from .middleware import Receive, Scope, Send
-from .settings import ConfigError, Settings
+from gateway.asgi import Receive, Scope, Send
+from gateway.edge.answers import send_error
+from gateway.edge.app import GatewayApp
+from gateway.errors import NotFound
+from gateway.settings import ConfigError, Settings
 
 PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -60,7 +60,7 @@ async def _serve_both(api: uvicorn.Server, health: uvicorn.Server) -> None:
 
 
 def serve(stack: Any, settings: Settings, options: dict[str, Any]) -> None:
-    """Run the API (``stack``, from :func:`gateway.app.create_app`) and the health listener together."""
+    """Run the API (``stack``, from :func:`gateway.edge.app.create_app`) and the health listener together."""
     assert settings.health_port is not None
     api = uvicorn.Server(uvicorn.Config(stack, host=settings.host, port=settings.port, **options))
     health_config = uvicorn.Config(

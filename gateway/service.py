@@ -1,7 +1,8 @@
 """One legacy request through the registry: resource → operation → upstream → legacy document.
 
 The only module that knows the data path as a whole; it never sees a framework object (it takes a
-:class:`~gateway.legacy.LegacyRequest`, returns a status and a :class:`~gateway.document.Document`).
+:class:`~gateway.dialect.legacy.LegacyRequest`, returns a status and a
+:class:`~gateway.dialect.document.Document`).
 """
 
 from __future__ import annotations
@@ -10,20 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import observability as obs
-from . import paging, resources, skim, upstream_items
-from .auth import Authorizer
-from .document import Document, Instance, Listing
-from .errors import BadGateway, MethodNotAllowed, NotFound, UpstreamRestError
-from .legacy import LegacyRequest
-from .media import PASSED_BACK, MediaReply
-from .params import upstream_form, upstream_queries
-from .resources import Operation, Resource
-from .settings import Settings
-from .translate import translator
-from .upstream import Parse, Reply, Upstream, decode, error_of, parse_json
-from .views import Lists, ListSpec, list_key
-from .walk import Cursor, Params, Walker
+from gateway import observability as obs
+from gateway import resources
+from gateway.auth import Authorizer
+from gateway.dialect.document import Document, Instance, Listing
+from gateway.dialect.legacy import LegacyRequest
+from gateway.dialect.params import upstream_form, upstream_queries
+from gateway.dialect.translate import translator
+from gateway.errors import BadGateway, MethodNotAllowed, NotFound, UpstreamRestError
+from gateway.lists import paging, skim, upstream_items
+from gateway.lists.views import Lists, ListSpec, list_key
+from gateway.lists.walk import Cursor, Params, Walker
+from gateway.resources import Operation, Resource
+from gateway.settings import Settings
+from gateway.upstream.client import Parse, Reply, Upstream, decode, error_of, parse_json
+from gateway.upstream.media import PASSED_BACK, MediaReply
 
 ERROR_BODY_LIMIT = 64 * 1024
 """The most of an upstream error body read while streaming media (errors are small JSON)."""

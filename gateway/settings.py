@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .settings_values import (
+from gateway.settings_values import (
     CREDENTIALS_SYNTAX,
     ClientCredential,
     Secret,

@@ -20,9 +20,9 @@ import re
 from types import TracebackType
 from typing import Any
 
-from . import observability as obs
-from .middleware import ASGIApp, Message, Receive, Scope, Send, header
-from .settings import ConfigError
+from gateway import observability as obs
+from gateway.asgi import ASGIApp, Message, Receive, Scope, Send, header
+from gateway.settings import ConfigError
 
 _TRACEPARENT = re.compile(r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
 SERVICE_NAME = "twilio-legacy-gateway"

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, SandboxConfig, create_sandbox
 from gateway.settings import Settings
 

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.sandbox import SandboxConfig, create_sandbox
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, TOKEN, TRUNK

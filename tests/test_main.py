@@ -14,9 +14,9 @@ import httpx
 import pytest
 import trustme
 
-from gateway import diff
 from gateway.__main__ import main, print_credentials
 from gateway.cli import build_parser
+from gateway.migration import diff
 from gateway.settings import SPECS
 from tests.conftest import ACCOUNT, ROOT, TOKEN
 from tests.e2e.test_e2e import DRAINED, free_port

@@ -12,12 +12,12 @@ from collections.abc import Callable
 import pytest
 import xmltodict
 
-from gateway.document import Listing
-from gateway.paging import Window
-from gateway.render import to_xml
+from gateway.dialect.document import Listing
+from gateway.dialect.render import to_xml
+from gateway.dialect.translate import translator
+from gateway.lists.paging import Window
 from gateway.resources import RESOURCES
-from gateway.translate import translator
-from gateway.upstream import Reply, decode
+from gateway.upstream.client import Reply, decode
 
 CALLER_IDS = RESOURCES[0]
 CONTEXT = {"AccountSid": "AC" + "a" * 32}

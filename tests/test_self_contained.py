@@ -139,8 +139,8 @@ sys.exit(status)
 SAMPLE = [
     "tests/sandbox/test_conformance.py",
     "tests/test_service.py",
-    "tests/test_render.py",
-    "tests/test_formats.py",
+    "tests/dialect/test_render.py",
+    "tests/dialect/test_formats.py",
 ]
 
 

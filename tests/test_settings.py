@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from gateway.app import settings_to_env
 from gateway.cli import build_parser
+from gateway.edge.app import settings_to_env
 from gateway.settings import SPECS, ConfigError, Secret, Settings
 from tests.conftest import ROOT
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.settings import Settings
 from tests.conftest import parse_xml, serving
 

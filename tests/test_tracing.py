@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from gateway import tracing
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.settings import ConfigError
 from tests.conftest import ACCOUNT, PREFIX, ROOT, CountingTransport, serving
 
@@ -63,7 +63,7 @@ async def test_no_or_invalid_traceparent_is_not_passed_on(
 def test_off_means_opentelemetry_is_never_imported() -> None:
     script = (
         "import sys, asyncio, httpx\n"
-        "from gateway.app import create_app\n"
+        "from gateway.edge.app import create_app\n"
         "from gateway.settings import Settings\n"
         "app = create_app(Settings(upstream='http://u.test', trunking_upstream='http://u.test'),"
         " httpx.MockTransport(lambda r: httpx.Response(404)))\n"

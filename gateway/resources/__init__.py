@@ -6,18 +6,18 @@ line in :data:`RESOURCES`; nothing else names a resource.
 
 from __future__ import annotations
 
-from .accounts import ACCOUNT, ACCOUNTS, THE_ACCOUNT
-from .caller_ids import OUTGOING_CALLER_ID, OUTGOING_CALLER_IDS, VALIDATION_REQUEST
-from .calls import CALLS, SEGMENTS
-from .conferences import CONFERENCES, PARTICIPANTS
-from .incoming_numbers import (
+from gateway.resources.accounts import ACCOUNT, ACCOUNTS, THE_ACCOUNT
+from gateway.resources.caller_ids import OUTGOING_CALLER_ID, OUTGOING_CALLER_IDS, VALIDATION_REQUEST
+from gateway.resources.calls import CALLS, SEGMENTS
+from gateway.resources.conferences import CONFERENCES, PARTICIPANTS
+from gateway.resources.incoming_numbers import (
     INCOMING_PHONE_NUMBER,
     INCOMING_PHONE_NUMBERS,
     LOCAL_NUMBERS,
     TOLL_FREE_NUMBER,
     TOLL_FREE_NUMBERS,
 )
-from .model import (
+from gateway.resources.model import (
     LEGACY_PREFIX,
     SID_PATTERNS,
     DatePartition,
@@ -31,12 +31,12 @@ from .model import (
     StatusPartition,
     ValueMap,
 )
-from .notifications import CALL_NOTIFICATIONS, NOTIFICATIONS
-from .recordings import CALL_RECORDINGS, RECORDINGS
-from .short_codes import SHORT_CODES
-from .sms import SMS_MESSAGES
-from .transcriptions import RECORDING_TRANSCRIPTIONS, TRANSCRIPTIONS
-from .trunks import TRUNK_PHONE_NUMBER, TRUNK_PHONE_NUMBERS
+from gateway.resources.notifications import CALL_NOTIFICATIONS, NOTIFICATIONS
+from gateway.resources.recordings import CALL_RECORDINGS, RECORDINGS
+from gateway.resources.short_codes import SHORT_CODES
+from gateway.resources.sms import SMS_MESSAGES
+from gateway.resources.transcriptions import RECORDING_TRANSCRIPTIONS, TRANSCRIPTIONS
+from gateway.resources.trunks import TRUNK_PHONE_NUMBER, TRUNK_PHONE_NUMBERS
 
 RESOURCES: tuple[Resource, ...] = (
     OUTGOING_CALLER_IDS,

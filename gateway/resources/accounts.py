@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from .model import FETCH, LIST_ONLY, Field, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
+from gateway.resources.model import (
+    FETCH,
+    LIST_ONLY,
+    Field,
+    Operation,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    ValueMap,
+    field_,
+    ops,
+)
 
 ACCOUNT_STATUS = ValueMap(
     "account_status",

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from .model import DELETE, FETCH, LIST, Operation, Paging, Param, Resource, Shape, field_, ops
+from gateway.resources.model import (
+    DELETE,
+    FETCH,
+    LIST,
+    Operation,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    field_,
+    ops,
+)
 
 OUTGOING_CALLER_ID = Shape(
     "OutgoingCallerId",

@@ -3,7 +3,7 @@ call, and the call's Segments (its Dial legs: 2010 child calls)."""
 
 from __future__ import annotations
 
-from .model import (
+from gateway.resources.model import (
     FETCH,
     FETCH_ONLY,
     LIST,

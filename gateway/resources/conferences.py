@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import (
+from gateway.resources.model import (
     BOOL_DIGIT,
     DELETE,
     FETCH,

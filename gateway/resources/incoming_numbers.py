@@ -6,12 +6,23 @@ Buying: 2010's ``Local.json``/``TollFree.json`` take only a specific ``PhoneNumb
 race between a search and a purchase). So both factories post there, and their ``AreaCode`` must be of
 the factory's kind (a toll-free code for TollFree, any other for Local) — otherwise no number of the
 asked kind exists: 400 with 2008's code 21452, as when the area code has none left. A purchase is a
-POST, which the upstream client never retries (:mod:`gateway.upstream`).
+POST, which the upstream client never retries (:mod:`gateway.upstream.client`).
 """
 
 from __future__ import annotations
 
-from .model import DELETE, FETCH, LIST, Operation, Paging, Param, Resource, Shape, field_, ops
+from gateway.resources.model import (
+    DELETE,
+    FETCH,
+    LIST,
+    Operation,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    field_,
+    ops,
+)
 
 API = "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers"
 NO_NUMBER = 21452

@@ -40,7 +40,7 @@ SID_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType(
 Kind = Literal["text", "phone", "date", "bool", "nested", "self_uri", "map", "flags", "price"]
 """``map``: through the field's :class:`ValueMap`; ``flags``: the bitwise OR of the mapped values of
 ``upstream`` and every key in ``also``; ``price``: an amount with five decimals, sign kept (2008's
-``-0.03000``); the rest as in :mod:`gateway.translate`."""
+``-0.03000``); the rest as in :mod:`gateway.dialect.translate`."""
 Action = Literal["fetch", "update", "delete", "list", "create"]
 DateStyle = Literal["rfc2822", "epoch"]
 """How a resource writes its dates: RFC 2822 (every 2008 resource) or unix epoch seconds (transcriptions)."""

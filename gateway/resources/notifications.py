@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from .model import (
+from gateway.resources.model import (
     LIST_ONLY,
     DatePartition,
     Operation,

@@ -5,7 +5,7 @@ The ``<Recording>`` element follows the docs' XML examples (Sid, AccountSid, Cal
 DateCreated, DateUpdated). The instance is what a 2008 app was handed as a RecordingUrl: without a
 suffix (or with ``.wav``) it is the audio as ``audio/x-wav``, with ``.mp3`` as ``audio/mpeg``, and only
 with ``.xml`` (or ``.json``/``.csv``/``.html``) the metadata. The audio is streamed from 2010's own
-media URLs (``/Recordings/{Sid}.wav``, ``.mp3``), never held whole (:mod:`gateway.media`).
+media URLs (``/Recordings/{Sid}.wav``, ``.mp3``), never held whole (:mod:`gateway.upstream.media`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from .model import (
+from gateway.resources.model import (
     DELETE,
     FETCH,
     LIST_ONLY,

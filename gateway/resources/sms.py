@@ -8,7 +8,19 @@ as no 2008 example has them.
 
 from __future__ import annotations
 
-from .model import FETCH_ONLY, LIST, Field, Operation, Paging, Param, Resource, Shape, ValueMap, field_, ops
+from gateway.resources.model import (
+    FETCH_ONLY,
+    LIST,
+    Field,
+    Operation,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    ValueMap,
+    field_,
+    ops,
+)
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from .model import DELETE, FETCH, LIST, Field, Operation, Paging, Param, Resource, Shape, field_, ops
+from gateway.resources.model import (
+    DELETE,
+    FETCH,
+    LIST,
+    Field,
+    Operation,
+    Paging,
+    Param,
+    Resource,
+    Shape,
+    field_,
+    ops,
+)
 
 TRUNK_PHONE_NUMBER = Shape(
     "TrunkPhoneNumber",

@@ -196,7 +196,7 @@ class Sandbox:
             raise ApiError(400, 20001, "StatusCallbackMethod must be GET or POST")
         if self.store.caller_id_by_number(account, number) is not None:
             raise ApiError(400, 21450, "Phone number is already verified.")
-        from ..phone import pretty
+        from gateway.dialect.phone import pretty
 
         friendly = friendly or pretty(number)
         call_sid = new_sid("CA")

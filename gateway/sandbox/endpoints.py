@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import call_logs, messaging, notifications, numbers_api, recordings, voice_api
 from .accounts_api import ACCOUNT, ACCOUNTS
 from .engine import Endpoints
+from .host import Host
 from .spec import api_spec
 
-if TYPE_CHECKING:
-    from .app import Sandbox
 
-
-def spec_endpoints(sandbox: Sandbox) -> list[Endpoints]:
+def spec_endpoints(sandbox: Host) -> list[Endpoints]:
     spec, voice = api_spec(), sandbox.voice
     numbers, store, inventory = numbers_api, sandbox.store, sandbox.inventory
     m, r, n = messaging, recordings, notifications

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 from starlette.requests import Request
@@ -22,11 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import ApiError, not_found, read_form
+from .host import Host
 from .spec import Spec
 from .store import Ordered
-
-if TYPE_CHECKING:
-    from .app import Sandbox
 
 Filter = Callable[[Any, str], bool]
 
@@ -77,7 +75,7 @@ class Endpoints:
     _frozen: dict[str, orjson.Fragment] = field(default_factory=dict)
     """The list JSON of settled items, by sid."""
 
-    def routes(self, sandbox: Sandbox) -> list[Route]:
+    def routes(self, sandbox: Host) -> list[Route]:
         routes = []
         list_methods = [m for m in self.spec.methods(self.list_path) if self._implements(m, False)]
         if list_methods:
@@ -94,7 +92,7 @@ class Endpoints:
             return hasattr(self.behaviour, "update" if instance else "create")
         return instance and hasattr(self.behaviour, "delete")
 
-    def _handler(self, sandbox: Sandbox, instance: bool) -> Callable[[Request], Any]:
+    def _handler(self, sandbox: Host, instance: bool) -> Callable[[Request], Any]:
         path = self.instance_path if instance else self.list_path
         assert path is not None
 
@@ -120,7 +118,7 @@ class Endpoints:
 
         return endpoint
 
-    def _list(self, sandbox: Sandbox, request: Request, params: Mapping[str, str]) -> Response:
+    def _list(self, sandbox: Host, request: Request, params: Mapping[str, str]) -> Response:
         query = request.query_params
         given = [(name, query[name]) for name in self.spec.filters(self.list_path) if name in query]
         schemas = self.spec.parameters(self.list_path, "get", "query")

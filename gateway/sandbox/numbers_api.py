@@ -15,7 +15,8 @@ from typing import Any
 
 import phonenumbers
 
-from ..phone import pretty
+from gateway.dialect.phone import pretty
+
 from .api import ApiError
 from .store import IncomingNumber, Ordered, Store, now
 from .values import e164

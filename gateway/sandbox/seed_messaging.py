@@ -10,12 +10,9 @@ recordings; notifications at both log levels, some about its calls.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
+from .host import Host
 from .voice import Call, Entry
-
-if TYPE_CHECKING:
-    from .app import Sandbox
 
 SPAN = 180 * 86400.0
 BODIES = (
@@ -40,7 +37,7 @@ def _number(rng: random.Random) -> str:
     return f"+1{rng.choice((415, 212, 646, 312, 206, 617))}{rng.randrange(2000000, 9999999)}"
 
 
-def seed_messages(sandbox: Sandbox, account: str, count: int, rng: random.Random) -> None:
+def seed_messages(sandbox: Host, account: str, count: int, rng: random.Random) -> None:
     messaging = sandbox.messaging
     now = messaging.clock()
     ours = sandbox.store.numbers(account) or ["+16465550000"]
@@ -57,7 +54,7 @@ def seed_messages(sandbox: Sandbox, account: str, count: int, rng: random.Random
         )
 
 
-def _answered_calls(sandbox: Sandbox, account: str) -> list[Call]:
+def _answered_calls(sandbox: Host, account: str) -> list[Call]:
     voice = sandbox.voice
     now = voice.clock()
     ordered = voice.calls.get(account)
@@ -65,7 +62,7 @@ def _answered_calls(sandbox: Sandbox, account: str) -> list[Call]:
     return [c for c in calls if c.ended(now) is not None and c.reached("in-progress", now) is not None]
 
 
-def seed_recordings(sandbox: Sandbox, account: str, count: int, rng: random.Random) -> None:
+def seed_recordings(sandbox: Host, account: str, count: int, rng: random.Random) -> None:
     recordings = sandbox.recordings
     calls = _answered_calls(sandbox, account)
     now = sandbox.voice.clock()
@@ -81,7 +78,7 @@ def seed_recordings(sandbox: Sandbox, account: str, count: int, rng: random.Rand
         recordings.add(call, max(1, min(120, int(end - answered))), end)
 
 
-def seed_transcriptions(sandbox: Sandbox, account: str, count: int, rng: random.Random) -> None:
+def seed_transcriptions(sandbox: Host, account: str, count: int, rng: random.Random) -> None:
     recordings = sandbox.recordings
     made: list[Entry] = list(recordings.sync(account).values())
     if not made:
@@ -92,7 +89,7 @@ def seed_transcriptions(sandbox: Sandbox, account: str, count: int, rng: random.
         recordings.transcribe(recording, recording.created + rng.uniform(5, 60))
 
 
-def seed_notifications(sandbox: Sandbox, account: str, count: int, rng: random.Random) -> None:
+def seed_notifications(sandbox: Host, account: str, count: int, rng: random.Random) -> None:
     log = sandbox.notifications
     now = log.clock()
     calls = _answered_calls(sandbox, account)

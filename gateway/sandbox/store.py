@@ -247,7 +247,7 @@ class Store:
     def seed_caller_ids(self, account: str, count: int, first: int = FIRST_SEEDED_NUMBER) -> None:
         """A million in seconds: one timestamp, one batch of random sids, NANP names formatted
         directly, one lock, and no garbage collection passes over the growing store meanwhile."""
-        from ..phone import pretty
+        from gateway.dialect.phone import pretty
 
         randomness = os.urandom(16 * count).hex()
         collecting = gc.isenabled()
@@ -291,7 +291,7 @@ class Store:
     def provision_incoming(
         self, account: str, count: int, first: int = FIRST_INCOMING_NUMBER
     ) -> list[IncomingNumber]:
-        from ..phone import pretty
+        from gateway.dialect.phone import pretty
 
         made = []
         with self.lock:

@@ -12,7 +12,8 @@ from typing import Any
 
 import phonenumbers
 
-from ..phone import pretty
+from gateway.dialect.phone import pretty
+
 from .api import ApiError
 
 

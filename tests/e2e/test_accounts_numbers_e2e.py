@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.sandbox import create_sandbox
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, TOKEN

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.sandbox import create_sandbox
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, ROOT, TOKEN, TRUNK

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.app import create_app
+from gateway.edge.app import create_app
 from gateway.sandbox import SandboxConfig, audio, create_sandbox
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, OURS, TOKEN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.phone import pretty
+from gateway.dialect.phone import pretty
 from gateway.sandbox.store import Among, Store
 from tests.conftest import ACCOUNT, TOKEN
 

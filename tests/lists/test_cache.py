@@ -1,0 +1,173 @@
+"""The list-view stores: the in-process LRUs, and Redis (a real redis-server on loopback) shared by
+replicas, keyed without credentials, expiring, and never failing a legacy request when it is down."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from gateway import observability as obs
+from gateway.edge.app import create_app
+from gateway.lists.cache import MemoryStore, RedisStore
+from gateway.settings import Secret
+from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, parse_xml, serving
+from tests.servers import free_port, redis_server
+
+LIST = f"{PREFIX}/OutgoingCallerIds"
+
+
+# In process ---------------------------------------------------------------------------------------
+async def test_memory_store_bounds_and_expiry() -> None:
+    now = [0.0]
+    store = MemoryStore(max_views=2, max_items=100, clock=lambda: now[0])
+    for name in ("a", "b", "c"):
+        await store.put("view", name, b"x", ttl=10)
+    assert await store.get("view", "a", 10) is None  # least recently used went first
+    assert await store.get("view", "c", 10) == b"x"
+    await store.put("block", "1", b"y" * 10, ttl=10, weight=60)
+    await store.put("block", "2", b"y" * 10, ttl=10, weight=60)
+    assert store.size("block")[:2] == (1, 60)
+    await store.put("block", "huge", b"z", ttl=10, weight=101)
+    assert await store.get("block", "huge", 10) is None
+    now[0] = 9
+    assert await store.get("view", "c", 10) == b"x"  # a read pushes the expiry back
+    now[0] = 18
+    assert await store.get("view", "c", 10) == b"x"
+    now[0] = 40
+    assert await store.get("view", "c", 10) is None
+    assert await store.generation(ACCOUNT) == 0
+    await store.bump(ACCOUNT)
+    assert await store.generation(ACCOUNT) == 1
+
+
+def fallbacks() -> float:
+    return sum(
+        sample.value
+        for metric in obs.CACHE_FALLBACK.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
+
+
+# Redis --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, _):
+        yield url
+
+
+@pytest.fixture
+def shared(redis_url: str) -> Iterator[str]:
+    yield redis_url
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+async def test_redis_store_round_trip(shared: str) -> None:
+    store = RedisStore(shared)
+    try:
+        await store.put("view", "v1", b"data", ttl=30)
+        assert await store.get("view", "v1", 30) == b"data"
+        assert await store.get("view", "missing", 30) is None
+        await store.bump(ACCOUNT)
+        await store.bump(ACCOUNT)
+        assert await store.generation(ACCOUNT) == 2
+    finally:
+        await store.aclose()
+
+
+async def test_replicas_serve_one_walk_from_one_view(
+    shared: str, settings: Any, upstream: CountingTransport, store: Any
+) -> None:
+    total = 3500
+    store.seed_caller_ids(ACCOUNT, total)
+    expected = [item.sid for item in store.caller_ids[ACCOUNT].values()]
+    configured = settings.replace(cache_url=Secret(shared))
+    replicas = [create_app(configured, upstream) for _ in range(3)]
+    async with serving(replicas[0]) as a, serving(replicas[1]) as b, serving(replicas[2]) as c:
+        clients = [a, b, c]
+        seen: list[str] = []
+        uri = f"{LIST}?num=50"
+        turn = 0
+        while uri:
+            response = await clients[turn % 3].get(uri)
+            assert response.status_code == 200
+            listing = parse_xml(response.content)[0]
+            assert listing.get("total") == str(total)
+            seen += [child.findtext("Sid") or "" for child in listing]
+            uri = listing.get("nextpageuri") or ""
+            turn += 1
+    assert seen == expected
+    assert upstream.count("GET", "/OutgoingCallerIds.json") <= 2 * math.ceil(total / 1000) + 4
+
+
+async def test_keys_carry_no_credentials_and_all_expire(
+    shared: str, settings: Any, upstream: CountingTransport, store: Any
+) -> None:
+    store.seed_caller_ids(ACCOUNT, 1200)
+    app = create_app(settings.replace(cache_url=Secret(shared)), upstream)
+    async with serving(app) as client:
+        first = parse_xml((await client.get(LIST)).content)[0]
+        await client.get(first.get("lastpageuri") or "")
+        await client.post(LIST, data={"PhoneNumber": "4158675309"})
+    direct = redis.Redis.from_url(shared)
+    keys = list(direct.scan_iter("*"))
+    assert {key.split(b":")[2] for key in keys} >= {b"view", b"newest", b"block", b"generation"}
+    secrets = (TOKEN.encode(), base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()))
+    for key in keys:
+        value = direct.get(key) or b""
+        assert not any(secret in key or secret in value for secret in secrets)
+        assert direct.pttl(key) > 0
+
+
+async def test_an_unreachable_redis_degrades_to_in_process(
+    settings: Any, upstream: CountingTransport, store: Any, caplog: Any
+) -> None:
+    store.seed_caller_ids(ACCOUNT, 120)
+    before = fallbacks()
+    app = create_app(settings.replace(cache_url=Secret(f"redis://127.0.0.1:{free_port()}/0")), upstream)
+    caplog.set_level(logging.WARNING, "gateway.cache")
+    async with serving(app) as client:
+        first = parse_xml((await client.get(LIST)).content)[0]
+        assert first.get("total") == "120"
+        again = await client.get(first.get("nextpageuri") or "")
+        assert again.status_code == 200
+    assert fallbacks() > before
+    lines = [r for r in caplog.records if "Redis failed" in r.getMessage()]
+    assert len(lines) == 1
+
+
+async def test_redis_going_away_mid_walk_fails_no_request(
+    settings: Any, upstream: CountingTransport, store: Any
+) -> None:
+    store.seed_caller_ids(ACCOUNT, 2200)
+    expected = [item.sid for item in store.caller_ids[ACCOUNT].values()]
+    with redis_server() as (url, process):
+        app = create_app(settings.replace(cache_url=Secret(url)), upstream)
+        async with serving(app) as client:
+            listing = parse_xml((await client.get(f"{LIST}?num=500")).content)[0]
+            seen = [child.findtext("Sid") or "" for child in listing]
+            process.terminate()
+            process.wait(10)
+            uri = listing.get("nextpageuri") or ""
+            while uri:
+                response = await client.get(uri)
+                assert response.status_code == 200
+                listing = parse_xml(response.content)[0]
+                seen += [child.findtext("Sid") or "" for child in listing]
+                uri = listing.get("nextpageuri") or ""
+    assert seen == expected
+
+
+def test_cache_url_setting() -> None:
+    from gateway.settings import ConfigError, Settings
+
+    loaded = Settings.load({"GATEWAY_CACHE_URL": "redis://:pw@127.0.0.1:6379/2"})
+    assert isinstance(loaded.cache_url, Secret) and "pw" not in repr(loaded)
+    with pytest.raises(ConfigError):
+        Settings.load({"GATEWAY_CACHE_URL": "http://127.0.0.1:6379"})

@@ -4,6 +4,7 @@ lifespan, a legacy client, and helpers to read legacy XML."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import random
@@ -22,7 +23,8 @@ from gateway.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SPECS = ROOT / "gateway" / "sandbox" / "specs"
-REFERENCE = FIXTURES / "reference" / "legacy-2008-08-01"
+LEGACY = FIXTURES / "legacy-2008-08-01"
+"""Facts of the 2008-08-01 doc pages, written by scripts/extract_fixtures.py (fixtures/README.md)."""
 
 ACCOUNT = DEFAULT_ACCOUNT_SID
 TOKEN = DEFAULT_AUTH_TOKEN
@@ -40,6 +42,16 @@ def upstream_fixture(name: str) -> dict[str, Any]:
 
 def golden(name: str) -> ET.Element:
     return ET.fromstring((FIXTURES / "golden" / name).read_text())
+
+
+def verbatim_sources(name: str) -> list[str]:
+    """The doc pages that held the golden ``name`` verbatim when the fixtures were extracted; none if the
+    golden's text has changed since."""
+    found = json.loads((LEGACY / "verbatim-goldens.json").read_text()).get(name)
+    text = (FIXTURES / "golden" / name).read_text()
+    if found is None or hashlib.sha256(text.encode()).hexdigest() != found["sha256"]:
+        return []
+    return list(found["pages"])
 
 
 class CountingTransport(httpx.AsyncBaseTransport):

@@ -1,11 +1,14 @@
-"""Everything the project needs lives in the repository: nothing reads, names or links a folder beside it.
+"""Everything the project needs lives in the repository: nothing reads, names or links a folder beside it;
+and what it holds is its own words.
 
-Two checks. A scan of every text file for paths that leave the repository: ``..`` chains that climb
+Three checks. A scan of every text file for paths that leave the repository: ``..`` chains that climb
 above the root, ``parent.parent.parent``-style climbs, the absolute path of any folder the checkout
 sits in, home directories, and names of whatever happens to sit beside the checkout.
 And a real run: the repository is copied into a folder with a decoy sibling next to it, a sample of the
 suite runs there under an audit hook (``sys.addaudithook``) that records every file opened or listed,
 and any path outside the copy (other than Python's own installation and temporary files) fails.
+And no tracked file holds the prose of Twilio's 2008 doc pages: only facts taken from them (tables,
+examples, digests: fixtures/README.md).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from tests.conftest import ROOT
+from scripts.extract_fixtures import fingerprints, shingles
+from tests.conftest import LEGACY, ROOT
 
 SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", "build"}
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".yaml", ".yml", ".json", ".xml", ".html", ".txt", ".csv", ".lua", ""}
@@ -116,6 +120,57 @@ def test_the_scan_catches_each_kind_of_escape(tmp_path: Path) -> None:
     (tmp_path / "venv" / "bin").mkdir(parents=True)
     assert not surroundings(checkout).search("COPY --from=build /opt/venv/bin /opt/venv/bin")
     assert not offences(source, "ROOT = Path(__file__).resolve().parent.parent")
+
+
+PROSE = (
+    ("This document describes", "Twilio's old 2008-08-01 API"),
+    ("Learn more with Workshops", "and Technical Sessions"),
+)
+"""A banner and a footer line of the 2008 pages, in pieces so that this file holds neither."""
+
+
+def tracked_files() -> list[Path]:
+    """The files git tracks (or, outside a checkout, the text files of the walk)."""
+    try:
+        command = ["git", "ls-files", "-z"]
+        listed = subprocess.run(command, cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return repository_files()
+    paths = [ROOT / os.fsdecode(name) for name in listed.split(b"\0") if name]
+    return [path for path in paths if path.is_file()]
+
+
+def page_prose(text: str, known: set[str]) -> list[str]:
+    """What of ``text`` is the pages' prose: a banner or footer line, or a fingerprinted run of words."""
+    found = [" ".join(pieces) for pieces in PROSE if " ".join(pieces) in text]
+    return found + [digest for digest in shingles(text) if digest in known]
+
+
+def test_no_tracked_file_holds_the_prose_of_the_2008_doc_pages() -> None:
+    known = set((LEGACY / "prose-fingerprints.txt").read_text().split())
+    assert len(known) > 1000  # the pages' fingerprints, written by scripts/extract_fixtures.py
+    files = tracked_files()
+    assert len(files) > 50
+    bad = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if found := page_prose(text, known):
+            bad[str(path.relative_to(ROOT))] = found[:3]
+    assert bad == {}
+
+
+def test_the_prose_check_catches_a_banner_and_any_long_run() -> None:
+    banner, footer = (" ".join(pieces) for pieces in PROSE)
+    assert page_prose(f'<div class="alert">\n    {banner}. Please use the\n</div>', set())
+    assert page_prose(f"## More\n{footer}", set())
+    page = " ".join(f"word{index}" for index in range(60)).split()
+    known = set(fingerprints([" ".join(page)], allowed=[]))
+    assert all(page_prose(" ".join(page[start : start + 25]), known) for start in range(36))
+    assert not page_prose(" ".join(page[5:14]), known)  # shorter than a fingerprinted run
+    assert fingerprints([" ".join(page)], allowed=[" ".join(page[::-1]), " ".join(page)]) == []
 
 
 AUDITED_RUN = """

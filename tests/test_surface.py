@@ -1,8 +1,9 @@
-"""The whole 2008-08-01 REST surface, read from the reference pages themselves: every resource URI and
-every method they name is served by the gateway (not its own 404, not 405), and every method a page
-marks "Not supported" answers 405.
+"""The whole 2008-08-01 REST surface as the reference pages give it: every resource URI and every method
+they name is served by the gateway (not its own 404, not 405), and every method a page marks "Not
+supported" answers 405.
 
-The pages are parsed, not transcribed: a section's URIs are its ``> /2008-08-01/…`` lines (templates
+The pages were parsed, not transcribed, by ``scripts/extract_fixtures.py`` into
+``fixtures/legacy-2008-08-01/surface.json``: a section's URIs are its ``> /2008-08-01/…`` lines (templates
 with ``{…}`` placeholders, or examples with sids), its methods are its ``GET``/``PUT or POST``/``HTTP
 DELETE`` headings, and a method whose text says "Not supported" must be refused. Placeholders and the
 docs' (often shortened) sids become well-formed sids of the same kind; the account is ours. A 404 counts
@@ -12,23 +13,16 @@ itself did not know the path.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import ACCOUNT, REFERENCE, CountingTransport
+from scripts.extract_fixtures import Section, sections
+from tests.conftest import ACCOUNT, LEGACY, CountingTransport
 
-_URI = re.compile(
-    r"^(?:>\s*)?(?:(GET|POST|PUT|DELETE)\s+)?(?:https://api\.twilio\.com)?(/2008-08-01/\S+?)(?:\s+HTTP/1\.1)?\s*$"
-)
-_SECTION = re.compile(r"^#{2,3}\s+(.*)$")
-_HEADING = re.compile(r"^#{1,6}\s")
-_METHOD_HEADING = re.compile(
-    r"^#{4,5}\s+(?:HTTP\s+)?((?:GET|POST|PUT|DELETE)(?:\s+or\s+(?:GET|POST|PUT|DELETE))?)\s*(?:\{#[^}]*\})?\s*$"
-)
-_NOT_SUPPORTED = re.compile(r"not\s+supported", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"^\{(\w+)\}(.*)$")
 _DOCS_SID = re.compile(r"^([A-Z]{2})[0-9a-fA-F]+(?:\.\.\.)?(\.[a-z0-9]+)?$")
 PLACEHOLDER_KINDS = {
@@ -48,44 +42,17 @@ PLACEHOLDER_KINDS = {
 }
 """What each placeholder of the pages names; a new one fails the walk until it is added here."""
 
-
-@dataclass
-class Section:
-    page: str
-    title: str
-    uris: list[str] = field(default_factory=list)
-    methods: dict[str, bool] = field(default_factory=dict)
-    """Method → supported (False: the page says "Not supported")."""
-    examples: list[tuple[str, str]] = field(default_factory=list)
+SURFACE: dict[str, Any] = json.loads((LEGACY / "surface.json").read_text())
 
 
-def sections(page: str, text: str) -> list[Section]:
-    found = [Section(page, "")]
-    lines = text.splitlines()
-    for index, line in enumerate(lines):
-        title = _SECTION.match(line)
-        if title:
-            found.append(Section(page, title.group(1).strip()))
-            continue
-        heading = _METHOD_HEADING.match(line)
-        if heading:
-            body = []
-            for following in lines[index + 1 :]:
-                if _HEADING.match(following):
-                    break
-                body.append(following)
-            supported = _NOT_SUPPORTED.search("\n".join(body)) is None
-            for method in heading.group(1).split(" or "):
-                found[-1].methods[method] = supported
-            continue
-        uri = _URI.match(line.strip())
-        if uri:
-            path = uri.group(2).split("?", 1)[0]
-            if uri.group(1):  # an example request keeps its query (``?_method=DELETE``)
-                found[-1].examples.append((uri.group(1), uri.group(2)))
-            if path not in found[-1].uris:
-                found[-1].uris.append(path)
-    return [s for s in found if s.uris or s.methods]
+def page_sections() -> dict[str, list[Section]]:
+    """Each page read, with its sections that name a URI or a method, in page order."""
+    found: dict[str, list[Section]] = {entry["page"]: [] for entry in SURFACE["pages"]}
+    for entry in SURFACE["sections"]:
+        examples = [(method, uri) for method, uri in entry["examples"]]
+        section = Section(entry["page"], entry["title"], entry["uris"], entry["methods"], examples)
+        found[entry["page"]].append(section)
+    return found
 
 
 def _instance_of_list(section: Section, everything: list[Section]) -> str:
@@ -100,8 +67,8 @@ def _instance_of_list(section: Section, everything: list[Section]) -> str:
 def expectations() -> list[tuple[str, str, str, int | None]]:
     """(page, method, URI, 405 or None for "served"), each once."""
     seen: dict[tuple[str, str], tuple[str, int | None]] = {}
-    for path in sorted(REFERENCE.glob("*.md")):
-        parsed = sections(path.name, path.read_text())
+    pages = page_sections()
+    for parsed in (pages[name] for name in sorted(pages)):
         for section in parsed:
             primary = section.uris[0] if section.uris else _instance_of_list(section, parsed)
             wanted = [(m, primary, None if ok else 405) for m, ok in section.methods.items()]
@@ -138,9 +105,10 @@ CASES = expectations()
 
 
 def test_the_walk_covers_every_page_with_a_uri() -> None:
-    for path in REFERENCE.glob("*.md"):
-        named = "/2008-08-01/Accounts" in path.read_text()
-        assert named == any(s.uris for s in sections(path.name, path.read_text())), path.name
+    parsed = page_sections()
+    for entry in SURFACE["pages"]:
+        named = entry["names_an_account_uri"]
+        assert named == any(s.uris for s in parsed[entry["page"]]), entry["page"]
     assert len(CASES) > 60
     assert ("accounts.md", "DELETE", f"/2008-08-01/Accounts/{ACCOUNT}", 405) in CASES
     assert ("calls.md", "PUT", "/2008-08-01/Accounts/" + ACCOUNT + "/Calls", 405) in CASES

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gateway import phone
+from gateway.dialect import phone
 
 from .urls import Hook, Kind
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 import phonenumbers
 
-from gateway import phone
+from gateway.dialect import phone
 from gateway.errors import InvalidPhoneNumber
 
 from .urls import Kind

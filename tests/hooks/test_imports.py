@@ -1,0 +1,18 @@
+"""The hooks library stays small in what it leans on: the bottom layer, the phone helpers and the view
+cache's Store."""
+
+from __future__ import annotations
+
+from tests.test_layers import graph, group_of
+
+MAY_USE = frozenset({"gateway.dialect.phone", "gateway.lists.cache"})
+
+
+def test_hooks_import_only_the_bottom_layer_the_phone_module_and_the_cache() -> None:
+    for name, targets in graph().items():
+        if not name.startswith("gateway.hooks"):
+            continue
+        for target in targets:
+            if target.startswith("gateway.hooks") or target in MAY_USE:
+                continue
+            assert group_of(target)[0] == 0, f"{name} imports {target}"

@@ -17,7 +17,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import orjson
@@ -57,10 +57,11 @@ KINDS = frozenset(kind.value for kind in Kind)
 class Hook:
     kind: str
     account: str
-    url: str
-    """The app's absolute URL, as the tenant gave it (credentials included)."""
+    url: str = field(repr=False)
+    """The app's absolute URL, as the tenant gave it (credentials included: kept out of ``repr``)."""
     method: str = "POST"
-    extra: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """May carry app URLs too (``call_url``): also kept out of ``repr``."""
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``extra`` under ``name``."""

@@ -166,3 +166,7 @@ def test_is_hook_url() -> None:
     assert not is_hook_url(BASE + "/hooks/voice/", BASE)
     assert not is_hook_url(BASE + "/hooks/voice/a/b", BASE)
     assert not is_hook_url(BASE + "/x/hooks/voice/abc", BASE)
+
+
+def test_repr_never_shows_the_app_url() -> None:
+    assert "secret" not in repr(HOOK) and "app.example.com" not in repr(HOOK)

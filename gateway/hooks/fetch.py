@@ -6,7 +6,8 @@
   httpcore also verifies the certificate against). httpx because it takes the address per request;
   pyreqwest has no per-request resolution to hand it. Connections are not kept alive: a pool keyed by
   address could carry one host's request over a TLS session verified for another.
-- ``user:pass@`` becomes Basic authentication (security.2010.md), sent only to that same origin;
+- ``user:pass@`` becomes Basic authentication (security.2010.md), sent only to that same origin, as
+  is the caller's ``Cookie`` header;
   credentials never reach an error, a log line or ``repr``.
 - Redirects are followed, as 2008 Twilio did (twiml-your-response.md), each hop resolved and checked
   like the first, at most :data:`MAX_REDIRECTS`; 301/302/303 turn a POST into a GET without
@@ -144,7 +145,7 @@ class AppFetcher:
         host = parts.hostname or ""
         port = parts.port or _default_port(parts.scheme)
         address = await self._address(host, port, hop.url)
-        request = self._request(hop, parts, address, port, headers, timeout)
+        request = self._request(hop, parts, address, port, headers, timeout, first)
         auth = None
         if parts.username is not None and origin(hop.url) == first:
             auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
@@ -184,11 +185,16 @@ class AppFetcher:
         port: int,
         headers: Mapping[str, str],
         timeout: float,
+        first: str,
     ) -> httpx.Request:
+        """The cookies the caller gave (for the first URL's host) go to that origin only."""
         visible = urlsplit(target(hop.method, hop.url, hop.form))
         literal = f"[{address}]" if address.version == 6 else str(address)
         direct = urlunsplit((parts.scheme, f"{literal}:{port}", visible.path, visible.query, ""))
-        sent = {k: v for k, v in headers.items() if k.lower() not in ("host", "authorization")}
+        dropped = (
+            ("host", "authorization") if origin(hop.url) == first else ("host", "authorization", "cookie")
+        )
+        sent = {k: v for k, v in headers.items() if k.lower() not in dropped}
         sent["Host"] = visible.netloc
         content = None
         if hop.method == "POST":

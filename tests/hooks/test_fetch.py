@@ -172,9 +172,11 @@ async def test_credentials_stay_with_their_origin_across_redirects() -> None:
     names = Names({"localhost": ["127.0.0.1"]})
     async with HostileUpstream(redirects).running() as server, fetcher(resolver=names) as app:
         url = server.url.replace("http://", "http://user:pw@") + "/other-host"
-        answer = await app.fetch("GET", url, None, {}, 5, 1000)
+        answer = await app.fetch("GET", url, None, {"Cookie": "jar=1", "X-Other": "y"}, 5, 1000)
     first, second = server.requests
     assert "authorization" in first.headers and "authorization" not in second.headers
+    assert first.headers["cookie"] == "jar=1" and "cookie" not in second.headers
+    assert second.headers["x-other"] == "y"
     assert second.headers["host"].startswith("localhost:")
     assert "pw" not in answer.url
 

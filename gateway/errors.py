@@ -2,7 +2,8 @@
 
     GatewayError                      Status  Code    when
     ├── BadRequest                    400     20001   a parameter is malformed or out of range
-    │   ├── MissingParameter          400     20001   a required parameter is absent
+    │   ├── MissingParameter          400     20001   a required parameter is absent (or the code
+    │   │                                             its 2008 page gives: no Called, 21201)
     │   ├── InvalidPhoneNumber        400     21401   a number does not parse or is impossible
     │   └── UnsupportedMediaType      415     —       a body that is not a form
     ├── Unauthorized                  401     20003   credentials missing or refused
@@ -61,8 +62,8 @@ class BadRequest(GatewayError):
 
 
 class MissingParameter(BadRequest):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"No {name} is specified. {name} is a required parameter.")
+    def __init__(self, name: str, code: int | None = None, message: str | None = None) -> None:
+        super().__init__(message or f"No {name} is specified. {name} is a required parameter.", code=code)
 
 
 class InvalidPhoneNumber(BadRequest):

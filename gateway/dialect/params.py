@@ -52,7 +52,8 @@ def upstream_form(declared: tuple[Param, ...], params: dict[str, str], region: s
         value = params.pop(param.name, None)
         if value is None or (param.required and not value.strip()):
             if param.required:
-                raise MissingParameter(param.name)
+                code, message = param.missing or (None, None)
+                raise MissingParameter(param.name, code, message)
             continue
         if _short_code(param, value):
             value = value.strip()

@@ -102,12 +102,15 @@ completed calls that ended before the count began are counted while it reads the
 PARENT = Embed("parent_call_sid", "parent", API + "/Calls/{value}.json")
 ORDER = Order("DateCreated", descending=True, identity=("Sid", "CallSegmentSid"))
 
+NO_CALLED = (21201, "No called number is specified")
+"""response.md's example of an error: a POST to Calls without Called."""
+
 MAKE_CALL = Operation(
     "create",
     "POST",
     (
         Param("Caller", required=True, phone=True, upstream="From"),
-        Param("Called", required=True, phone=True, upstream="To"),
+        Param("Called", required=True, phone=True, upstream="To", missing=NO_CALLED),
         Param("Url", required=True),
         Param("Method"),
         Param("SendDigits"),

@@ -135,6 +135,9 @@ class Param:
     and ``refusal`` (``{value}`` is the value given)."""
     code: int | None = None
     refusal: str = "{value!r} is not accepted here"
+    missing: tuple[int, str] | None = None
+    """Required parameters: the code and message when it is absent or blank, where a 2008 page gives
+    them (response.md: no ``Called`` is 21201); otherwise 20001 and a message naming it."""
 
     @property
     def target(self) -> str:

@@ -156,8 +156,9 @@ Reader = Callable[[Mapping[str, object]], object]
 
 
 def _reader(field: Field) -> Reader | None:
-    """How a field reads its value from an item: one key, or the fallback, only-if and flag rules."""
-    key, fallback, only_if = field.upstream, field.fallback, field.only_if
+    """How a field reads its value from an item: one key, or the fallback, only-if, only-when and flag
+    rules."""
+    key, fallback, only_if, only_when = field.upstream, field.fallback, field.only_if, field.only_when
     if field.kind == "flags":
         keys = (key, *field.also)
         values = field.values
@@ -171,11 +172,13 @@ def _reader(field: Field) -> Reader | None:
             return None if bits == 0 and lookup(item, key) is None else bits
 
         return flags
-    if fallback is None and only_if is None and "." not in key:
+    if fallback is None and only_if is None and only_when is None and "." not in key:
         return None  # the common case, read inline by the compiled record
 
     def read(item: Mapping[str, object]) -> object:
         if only_if is not None and lookup(item, only_if) is None:
+            return None
+        if only_when is not None and scalar(lookup(item, only_when[0])) not in only_when[1]:
             return None
         value = lookup(item, key)
         return lookup(item, fallback) if value is None and fallback is not None else value

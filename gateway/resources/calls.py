@@ -53,6 +53,10 @@ IF_MACHINE = ValueMap(
 )
 """2008 IfMachine → 2010 MachineDetection (2010 has no hang-up-on-machine: see docs/translation.md)."""
 
+COMPLETED = ("status", ("completed",))
+"""calls.md: EndTime and Duration are empty for a call that did not complete successfully (busy,
+failed, not answered, canceled) or is still going, whatever the upstream sends for them."""
+
 CALL = Shape(
     "Call",
     (
@@ -66,14 +70,14 @@ CALL = Shape(
         field_("phone_number_sid", "PhoneNumberSid"),
         Field("status", "Status", "map", values=CALL_STATUS),
         field_("start_time", "StartTime", "date"),
-        field_("end_time", "EndTime", "date"),
-        field_("duration", "Duration"),
+        Field("end_time", "EndTime", "date", only_when=COMPLETED),
+        Field("duration", "Duration", only_when=COMPLETED),
         field_("price", "Price"),
         Field("direction", "Flags", "flags", values=DIRECTION_FLAGS, also=("parent.direction",)),
     ),
 )
 """A Dial leg (a 2010 child call) shows its parent's Sid and its own as CallSegmentSid; its Flags add
-the parent's bits to 4."""
+the parent's bits to 4. EndTime and Duration are shown for completed calls only."""
 
 STARTED = DatePartition("StartTime", "start_time", unit="day")
 ENDED = DatePartition("EndTime", "end_time", unit="day")

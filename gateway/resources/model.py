@@ -100,6 +100,9 @@ class Field:
     """Upstream key read when ``upstream`` is null or absent."""
     only_if: str | None = None
     """The value is shown only when this upstream key is set; otherwise the element is empty."""
+    only_when: tuple[str, tuple[str, ...]] | None = None
+    """(upstream key, values): the value is shown only when the key has one of these values; otherwise
+    the element is empty, whatever the upstream sends (a call's EndTime: only for a completed call)."""
     secret: bool = False
     """A credential (an account's AuthToken): answered as an empty element whenever the gateway sends
     its own injected upstream credentials, so the injected secret never reaches a client."""

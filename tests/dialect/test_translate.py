@@ -168,3 +168,26 @@ def test_epoch_date_style() -> None:
     resource = dataclasses.replace(CALLER_IDS, name="epoch_ids", date_style="epoch")
     record = dict(translator(resource).record({"date_created": "Mon, 02 Mar 2009 09:38:05 +0000"}, {}))
     assert record["DateCreated"] == "1235986685"
+
+
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [
+        ("completed", True),
+        ("busy", False),
+        ("failed", False),
+        ("no-answer", False),
+        ("canceled", False),
+        ("in-progress", False),
+    ],
+)
+def test_a_call_shows_end_time_and_duration_only_when_completed(status: str, shown: bool) -> None:
+    """calls.md: EndTime and Duration are empty unless the call completed, whatever the upstream sends."""
+    from gateway.resources.calls import CALLS
+
+    item = {"sid": "CA" + "1" * 32, "status": status, "end_time": "2009-02-07T21:15:33Z", "duration": "0"}
+    values = dict(translator(CALLS).record(item, CONTEXT))
+    if shown:
+        assert (values["EndTime"], values["Duration"]) == ("Sat, 07 Feb 2009 21:15:33 +0000", "0")
+    else:
+        assert (values["EndTime"], values["Duration"]) == (None, None)

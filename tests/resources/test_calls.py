@@ -231,6 +231,35 @@ async def test_final_statuses_map_to_integers(
     assert call_of(await client.get(f"{PREFIX}/Calls/{call.sid}"))["Status"] == legacy
 
 
+@pytest.mark.parametrize("final", ["busy", "failed", "no-answer", "canceled"])
+async def test_an_unsuccessful_call_has_no_end_time_or_duration(
+    client: httpx.AsyncClient, voice: Any, final: str
+) -> None:
+    """calls.md: both are empty for a call that did not complete successfully, in every format."""
+    call = voice.new_call(ACCOUNT, "+14155551212", OURS, "outbound-api", at=voice.clock() - 100)
+    call.end_at(call.created + 3, final)
+    fetched = call_of(await client.get(f"{PREFIX}/Calls/{call.sid}"))
+    assert (fetched["EndTime"], fetched["Duration"]) == ("", "")
+    listed = parse_xml((await client.get(f"{PREFIX}/Calls")).content)[0]
+    assert [(c.findtext("EndTime"), c.findtext("Duration")) for c in listed] == [("", "")]
+    as_json = json.loads((await client.get(f"{PREFIX}/Calls/{call.sid}.json")).content)
+    assert {name: as_json["TwilioResponse"]["Call"][name] for name in ("EndTime", "Duration")} == {
+        "EndTime": None,
+        "Duration": None,
+    }
+    (row,) = csv.DictReader(io.StringIO((await client.get(f"{PREFIX}/Calls.csv")).text))
+    assert (row["EndTime"], row["Duration"]) == ("", "")
+    html = (await client.get(f"{PREFIX}/Calls/{call.sid}.html")).text
+    assert '<div class="end-time"></div><div class="duration"></div>' in html
+
+
+async def test_a_completed_call_keeps_end_time_and_duration(client: httpx.AsyncClient, voice: Any) -> None:
+    call = voice.new_call(ACCOUNT, "+14155551212", OURS, "outbound-api", at=voice.clock() - 100)
+    call.end_at(call.created + 3, "completed")
+    fetched = call_of(await client.get(f"{PREFIX}/Calls/{call.sid}"))
+    assert fetched["EndTime"].endswith("+0000") and fetched["Duration"] != ""
+
+
 async def test_redirect_renames_current_url_and_method(
     client: httpx.AsyncClient, upstream: CountingTransport, clock: Clock
 ) -> None:

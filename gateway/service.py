@@ -260,6 +260,8 @@ class Gateway:
         client_filters = list(given.items())
         fixed = [(name, value.format(**call.path)) for name, value in call.resource.upstream_query]
         queries = upstream_queries(call.resource.filters, given, self.settings.phone_region)
+        if not queries:  # a filter nothing can match: the empty list, without asking the upstream
+            return self._listed(call, paging.Window(page, num, 0), client_filters, None, [])
         merged: list[Params] = [(*fixed, *query, *given.items()) for query in queries]
         target = call.resource.upstream_list.format(**call.path)
         size = ("PageSize", str(paging.UPSTREAM_PAGE_SIZE))
@@ -287,12 +289,21 @@ class Gateway:
             concurrency=self.settings.list_count_concurrency,
         )
         found = await self.lists.page(spec, walker, view, page, num)
-        attrs = found.window.attrs() + paging.page_uris(
-            found.window, call.request.uri, client_filters, found.view
-        )
-        tr = translator(call.resource)
         embedded: dict[str, object] = {}
-        records = [tr.record(await self._embedded(call, item, embedded), call.path) for item in found.items]
+        items = [await self._embedded(call, item, embedded) for item in found.items]
+        return self._listed(call, found.window, client_filters, found.view, items)
+
+    def _listed(
+        self,
+        call: Call,
+        window: paging.Window,
+        filters: list[tuple[str, str]],
+        view: str | None,
+        items: list[Any],
+    ) -> Outcome:
+        attrs = window.attrs() + paging.page_uris(window, call.request.uri, filters, view)
+        tr = translator(call.resource)
+        records = [tr.record(item, call.path) for item in items]
         listing = Listing(call.resource.list_element, tr.shape.element, attrs, records)
         return Outcome(200, listing, tr.columns)
 

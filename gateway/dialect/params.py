@@ -13,7 +13,7 @@ import re
 from datetime import date
 
 from gateway.dialect import phone
-from gateway.errors import BadRequest, MissingParameter
+from gateway.errors import BadRequest, InvalidPhoneNumber, MissingParameter
 from gateway.resources.model import COMPARE_SUFFIX, Param
 
 Query = list[tuple[str, str]]
@@ -96,7 +96,8 @@ def _spellings(param: Param) -> list[tuple[str, str]]:
 
 
 def upstream_queries(filters: tuple[Param, ...], params: dict[str, str], region: str) -> list[Query]:
-    """Pops the declared filters from ``params``; one upstream query per combination of fanned values."""
+    """Pops the declared filters from ``params``; one upstream query per combination of fanned values,
+    none when a phone filter's value can be no number (the filters match exactly: nothing matches)."""
     choices: list[list[tuple[str, str]]] = []
     spelled: dict[str, str] = {}
     for param in filters:
@@ -112,6 +113,10 @@ def upstream_queries(filters: tuple[Param, ...], params: dict[str, str], region:
             if _short_code(param, value):
                 value = value.strip()
             elif param.phone:
-                value = phone.parse(value, region=region, name=param.name).e164
+                try:
+                    value = phone.parse(value, region=region, name=param.name).e164
+                except InvalidPhoneNumber:
+                    choices.append([])  # an exact match on what can be no number: nothing matches
+                    continue
             choices.append([(upstream, v) for v in _values(param, value.strip() if param.date else value)])
     return [list(combination) for combination in itertools.product(*choices)]

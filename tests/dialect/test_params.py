@@ -75,3 +75,11 @@ def test_one_legacy_value_fans_out_and_combinations_multiply() -> None:
 def test_filters_refuse(given: dict[str, str]) -> None:
     with pytest.raises(BadRequest):
         queries(CALLS.filters, given, "US")
+
+
+def test_a_phone_filter_on_what_can_be_no_number_leaves_no_query() -> None:
+    """Exact matches on a number: nothing can match, so nothing is asked (and the other filters are
+    still taken out of the parameters, not passed through)."""
+    given = {"Caller": "867", "Called": "415-555-1212", "Status": "2", "page": "1"}
+    assert queries(CALLS.filters, given, "US") == []
+    assert given == {"page": "1"}

@@ -8,7 +8,7 @@ The only module that knows the data path as a whole; it never sees a framework o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway import observability as obs
@@ -48,6 +48,8 @@ class Outcome:
     document: Document | None
     columns: tuple[str, ...] = ()
     bare: Bare | None = None
+    location: str | None = None
+    """A 201's ``Location``: the legacy URI of what it created."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +253,11 @@ class Gateway:
             path = call.resource.upstream_list if create else call.resource.upstream_instance
         target = path.format(**call.path)
         reply = await self._send(call, call.operation.upstream_method, target, form=form)
-        return await self._instance(call, self._decode(call, target, reply), reply.status)
+        body = self._decode(call, target, reply)
+        outcome = await self._instance(call, body, reply.status)
+        if reply.status == 201 and call.operation.action == "create":
+            return replace(outcome, location=created_uri(call, body))
+        return outcome
 
     async def listing(self, call: Call) -> Outcome:
         given = dict(call.request.params)
@@ -343,6 +349,17 @@ def _by_suffix(resource: Resource, request: LegacyRequest, instance: bool) -> Op
 def allowed(ops: Mapping[str, Operation]) -> tuple[str, ...]:
     """The methods for an ``Allow`` header: HEAD wherever GET is."""
     return tuple(name for method in ops for name in ((method, "HEAD") if method == "GET" else (method,)))
+
+
+def created_uri(call: Call, body: Mapping[str, object]) -> str | None:
+    """The legacy URI of what a create made (response.md: a 201 gives it in ``Location``), path-absolute
+    as the pages write every URI, with the client's format suffix; ``None`` for a sid not of its kind."""
+    sid = body.get("sid")
+    if not isinstance(sid, str) or not call.resource.valid("Sid", sid):
+        return None
+    path = (call.operation.created or call.resource.legacy_path).format(**call.path)
+    suffix = f".{call.request.fmt}" if call.request.explicit else ""
+    return f"{resources.LEGACY_PREFIX}{path}/{sid}{suffix}"
 
 
 def legacy_error(exc: UpstreamRestError, call: Call, target: str) -> UpstreamRestError:

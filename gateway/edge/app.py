@@ -207,7 +207,8 @@ class GatewayApp:
             await send_bytes(send, outcome.status, b"", None)
             return
         payload, content_type = render.render(outcome.document, request.fmt, outcome.status, outcome.columns)
-        await send_bytes(send, outcome.status, payload, content_type)
+        location = [(b"location", outcome.location.encode())] if outcome.location else None
+        await send_bytes(send, outcome.status, payload, content_type, location)
         if self.shadow is not None:
             self._shadow(self.shadow, scope, (outcome.status, content_type, payload))
 

@@ -85,7 +85,15 @@ _UPDATE = Operation("update", "POST", (*_VOICE_PARAMS, *_SMS_PARAMS), writes=Tru
 def _buy(kind: str, codes: str, params: tuple[Param, ...], shape: Shape | None = None) -> Operation:
     refusal = f"no {kind} phone numbers are found in area code {{value}}"
     area = Param("AreaCode", required=True, pattern=codes, code=NO_NUMBER, refusal=refusal)
-    return Operation("create", "POST", (area, *params), shape=shape, writes=True, upstream=API + ".json")
+    return Operation(
+        "create",
+        "POST",
+        (area, *params),
+        shape=shape,
+        writes=True,
+        upstream=API + ".json",
+        created="/Accounts/{AccountSid}/IncomingPhoneNumbers",
+    )
 
 
 _FILTERS = (Param("PhoneNumber", phone=True), Param("FriendlyName"))

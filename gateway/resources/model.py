@@ -162,6 +162,9 @@ class Operation:
     it posts (buying a local number posts to the generic ``IncomingPhoneNumbers.json``)."""
     text: str | None = None
     """``text``: the upstream key whose value is the whole answer."""
+    created: str | None = None
+    """``create``: the legacy list path whose instance the new item is, when not the resource's own (a
+    number bought from ``/Local`` is ``/IncomingPhoneNumbers/{Sid}``): the 201's ``Location``."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The sandbox upstream: the 2010-04-01 OutgoingCallerIds / IncomingPhoneNumbers endpoints and Trunking
-v1 PhoneNumbers (hand-written here), and the spec-driven endpoints listed in :mod:`.endpoints` (Calls,
-Conferences, Participants, a call's Recordings and Notifications), as the official OpenAPI specs in
-``specs/`` describe them.
+v1 PhoneNumbers (hand-written here), the number searches (:mod:`.available_api`), and the spec-driven
+endpoints listed in :mod:`.endpoints` (Calls, Conferences, Participants, a call's Recordings and
+Notifications), as the official OpenAPI specs in ``specs/`` describe them.
 
 It deliberately does not help the gateway: no ``total``/``num_pages``, opaque page tokens, relative
 ``*_page_uri`` on 2010 lists and absolute ``meta`` URLs on v1 lists, Twilio's JSON errors.
@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import media, messaging, notifications, numbers_api, recordings, seed, views
+from . import available_api, media, messaging, notifications, numbers_api, recordings, seed, views
 from .accounts_api import AccountsBehaviour
 from .api import ApiError, check_sid, not_found, page_index, page_size, read_form
 from .calls import Callbacks, Verification
@@ -339,6 +339,7 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
             ),
         ]
         + [route for endpoints in served for route in endpoints.routes(sandbox)]
+        + available_api.routes(sandbox)
         + media.media_routes(sandbox),
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )

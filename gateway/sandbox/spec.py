@@ -9,7 +9,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-SPEC_FILE = Path(__file__).resolve().parent / "specs" / "twilio_api_v2010.legacy_surface.json"
+SPECS = Path(__file__).resolve().parent / "specs"
+SPEC_FILE = SPECS / "twilio_api_v2010.legacy_surface.json"
+AVAILABLE_FILE = SPECS / "twilio_api_v2010.available_phone_numbers.json"
+"""The number searches (AvailablePhoneNumbers Local and TollFree), trimmed from the same spec."""
 PAGING = ("PageSize", "Page", "PageToken")
 FORM = "application/x-www-form-urlencoded"
 
@@ -87,3 +90,8 @@ class Spec:
 @functools.cache
 def api_spec() -> Spec:
     return Spec(json.loads(SPEC_FILE.read_text()))
+
+
+@functools.cache
+def available_spec() -> Spec:
+    return Spec(json.loads(AVAILABLE_FILE.read_text()))

@@ -118,3 +118,90 @@ def test_numbers_through_the_official_client(official: Client) -> None:
     assert official.incoming_phone_numbers(toll_free.sid).fetch().phone_number == "+18887770100"
     assert official.incoming_phone_numbers(toll_free.sid).delete() is True
     assert official.incoming_phone_numbers.toll_free.list() == []
+
+
+# AvailablePhoneNumbers: the searches behind buying a number anywhere -----------------------------
+AVAILABLE_SPEC = json.loads((SPECS / "twilio_api_v2010.available_phone_numbers.json").read_text())
+SEARCH = "/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}"
+SEARCH_LOCAL, SEARCH_TOLL_FREE = SEARCH + "/Local.json", SEARCH + "/TollFree.json"
+AVAILABLE = f"/2010-04-01/Accounts/{ACCOUNT}/AvailablePhoneNumbers"
+
+
+def numbers_of(body: dict[str, Any]) -> list[str]:
+    return [n["phone_number"] for n in body["available_phone_numbers"]]
+
+
+async def test_searches_conform_and_list_what_can_be_bought(api: httpx.AsyncClient) -> None:
+    local = conforms(await api.get(f"{AVAILABLE}/US/Local.json"), AVAILABLE_SPEC, SEARCH_LOCAL, "get")
+    assert numbers_of(local)[:3] == ["+12027770100", "+12027770101", "+12027770102"]
+    assert len(numbers_of(local)) == 50 and set(local) == {"available_phone_numbers", "uri"}
+    assert local["uri"] == f"{AVAILABLE}/US/Local.json"
+    first = local["available_phone_numbers"][0]
+    assert list(first) == list(
+        AVAILABLE_SPEC["components"]["schemas"][
+            "api.v2010.account.available_phone_number_country.available_phone_number_local"
+        ]["properties"]
+    )
+    assert (first["friendly_name"], first["iso_country"], first["capabilities"]["sms"]) == (
+        "(202) 777-0100",
+        "US",
+        True,
+    )
+    toll_free = await api.get(f"{AVAILABLE}/US/TollFree.json", params={"PageSize": "2"})
+    body = conforms(toll_free, AVAILABLE_SPEC, SEARCH_TOLL_FREE, "get")
+    assert numbers_of(body) == ["+18007770100", "+18007770101"]
+    assert body["available_phone_numbers"][0]["capabilities"]["sms"] is False
+    assert (await api.post(f"{BASE}.json", data={"PhoneNumber": "+12027770100"})).status_code == 201
+    after = (await api.get(f"{AVAILABLE}/US/Local.json", params={"PageSize": "1"})).json()
+    assert numbers_of(after) == ["+12027770101"]  # bought: no longer offered
+
+
+@pytest.mark.parametrize(
+    ("kind", "query", "expected"),
+    [
+        ("Local", {"AreaCode": "415", "PageSize": "2"}, ["+14157770100", "+14157770101"]),
+        ("Local", {"AreaCode": "907"}, []),
+        ("Local", {"Contains": "+1617", "PageSize": "1"}, ["+16177770100"]),
+        ("Local", {"Contains": "7770104$", "AreaCode": "718"}, ["+17187770104"]),
+        ("Local", {"Contains": "646*770101"}, ["+16467770101"]),
+        (
+            "TollFree",
+            {"Contains": "8%0103"},
+            [f"+18{c}7770103" for c in ("00", "33", "44", "55", "66", "77", "88")],
+        ),
+        ("Local", {"SmsEnabled": "true", "PageSize": "1"}, ["+12027770100"]),
+        ("TollFree", {"SmsEnabled": "true"}, []),
+        ("Local", {"FaxEnabled": "true"}, []),
+        ("Local", {"InRegion": "CA"}, []),
+        ("Local", {"ExcludeAllAddressRequired": "true", "Beta": "false", "PageSize": "1"}, ["+12027770100"]),
+    ],
+)
+async def test_search_filters(
+    api: httpx.AsyncClient, kind: str, query: dict[str, str], expected: list[str]
+) -> None:
+    response = await api.get(f"{AVAILABLE}/US/{kind}.json", params=query)
+    body = conforms(response, AVAILABLE_SPEC, SEARCH_LOCAL if kind == "Local" else SEARCH_TOLL_FREE, "get")
+    assert numbers_of(body) == expected
+
+
+async def test_search_errors(api: httpx.AsyncClient) -> None:
+    is_error(await api.get(f"{AVAILABLE}/US/Local.json", params={"AreaCode": "four"}), 400, 20001)
+    is_error(await api.get(f"{AVAILABLE}/US/Local.json", params={"SmsEnabled": "maybe"}), 400, 20001)
+    is_error(await api.get(f"{AVAILABLE}/US/Local.json", params={"Contains": "4"}), 400, 20001)
+    is_error(await api.get(f"{AVAILABLE}/US/Local.json", params={"PageSize": "0"}), 400, 20001)
+    is_error(await api.get(f"{AVAILABLE}/usa/Local.json"), 404, 20404)
+    is_error(await api.get(f"/2010-04-01/Accounts/{OTHER}/AvailablePhoneNumbers/US/Local.json"), 404, 20404)
+    is_error(await api.post(f"{AVAILABLE}/US/Local.json"), 405, 20004)
+    assert (await api.get(f"{AVAILABLE}/GB/Local.json")).json()["available_phone_numbers"] == []
+    anonymous = await api.get(f"{AVAILABLE}/US/Local.json", auth=(ACCOUNT, "wrong"))
+    is_error(anonymous, 401, 20003)
+
+
+def test_searching_then_buying_through_the_official_client(official: Client) -> None:
+    local = official.available_phone_numbers("US").local.list(area_code=646, limit=2)
+    assert [n.phone_number for n in local] == ["+16467770100", "+16467770101"]
+    toll_free = official.available_phone_numbers("US").toll_free.list(limit=1)
+    bought = official.incoming_phone_numbers.create(phone_number=toll_free[0].phone_number)
+    assert bought.phone_number == "+18007770100"
+    again = official.available_phone_numbers("US").toll_free.list(limit=1)
+    assert again[0].phone_number == "+18007770101"

@@ -18,11 +18,11 @@ from gateway.dialect.document import Document, Instance, Listing
 from gateway.dialect.legacy import LegacyRequest
 from gateway.dialect.params import upstream_form, upstream_queries
 from gateway.dialect.translate import translator
-from gateway.errors import BadGateway, MethodNotAllowed, NotFound, UpstreamRestError
+from gateway.errors import BadGateway, BadRequest, MethodNotAllowed, NotFound, UpstreamRestError
 from gateway.lists import paging, skim, upstream_items
 from gateway.lists.views import Lists, ListSpec, list_key
 from gateway.lists.walk import Cursor, Params, Walker
-from gateway.resources import Operation, Resource
+from gateway.resources import Operation, Resource, Search
 from gateway.settings import Settings
 from gateway.upstream.client import Parse, Reply, Upstream, decode, error_of, parse_json
 from gateway.upstream.media import PASSED_BACK, MediaReply
@@ -252,12 +252,30 @@ class Gateway:
             create = call.operation.action == "create"
             path = call.resource.upstream_list if create else call.resource.upstream_instance
         target = path.format(**call.path)
-        reply = await self._send(call, call.operation.upstream_method, target, form=form)
+        search = call.operation.search
+        if search is not None and search.unless not in form:
+            reply = await self._buy_found(call, search, target, form)
+        else:
+            reply = await self._send(call, call.operation.upstream_method, target, form=form)
         body = self._decode(call, target, reply)
         outcome = await self._instance(call, body, reply.status)
         if reply.status == 201 and call.operation.action == "create":
             return replace(outcome, location=created_uri(call, body))
         return outcome
+
+    async def _buy_found(self, call: Call, search: Search, target: str, form: dict[str, str]) -> Reply:
+        """Lists what is available, then buys the first listed; one bought by someone else since (the
+        upstream says ``taken``) moves on to the next. Each purchase is a single POST."""
+        listed = search.upstream.format(**call.path)
+        found = await self._call(call, "GET", listed, params=list(search.query))
+        for candidate in search.candidates(found):
+            reply = await self._send(
+                call, call.operation.upstream_method, target, form={**form, search.param: candidate}
+            )
+            refused = None if reply.status < 400 else error_of(reply)
+            if not (isinstance(refused, UpstreamRestError) and refused.code in search.taken):
+                return reply
+        raise BadRequest(search.refusal, code=search.code)
 
     async def listing(self, call: Call) -> Outcome:
         given = dict(call.request.params)

@@ -1,6 +1,7 @@
 """The whole 2008-08-01 REST surface as the reference pages give it: every resource URI and every method
 they name is served by the gateway (not its own 404, not 405), and every method a page marks "Not
-supported" answers 405.
+supported" answers 405. What a documented request creates (201) is named by its ``Location`` header,
+which the gateway then serves.
 
 The pages were parsed, not transcribed, by ``scripts/extract_fixtures.py`` into
 ``fixtures/legacy-2008-08-01/surface.json``: a section's URIs are its ``> /2008-08-01/…`` lines (templates
@@ -159,3 +160,6 @@ async def test_served_as_the_docs_say(
     assert response.status_code != 405, f"{page} names {method} {uri}; the gateway refuses the method"
     gateway_404 = response.status_code == 404 and upstream.count() == 0
     assert not gateway_404, f"{page} names {method} {uri}; the gateway does not serve it"
+    if response.status_code == 201:  # response.md: "Its URL is given in the http Location header"
+        created = await client.get(response.headers["location"])
+        assert created.status_code == 200, f"{method} {uri} created {response.headers['location']}"

@@ -50,7 +50,7 @@ def upstream_form(declared: tuple[Param, ...], params: dict[str, str], region: s
     out: dict[str, str] = {}
     for param in declared:
         value = params.pop(param.name, None)
-        if value is None or (param.required and not value.strip()):
+        if value is None or ((param.required or param.blank_absent) and not value.strip()):
             if param.required:
                 code, message = param.missing or (None, None)
                 raise MissingParameter(param.name, code, message)

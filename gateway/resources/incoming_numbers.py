@@ -5,8 +5,13 @@ Buying: 2010's ``Local.json``/``TollFree.json`` take only a specific ``PhoneNumb
 ``IncomingPhoneNumbers.json`` takes an ``AreaCode`` and buys one number in it, in one call (nothing to
 race between a search and a purchase). So both factories post there, and their ``AreaCode`` must be of
 the factory's kind (a toll-free code for TollFree, any other for Local) — otherwise no number of the
-asked kind exists: 400 with 2008's code 21452, as when the area code has none left. A purchase is a
-POST, which the upstream client never retries (:mod:`gateway.upstream.client`).
+asked kind exists: 400 with 2008's code 21452, as when the area code has none left.
+
+Without an ``AreaCode`` (or with a blank one, which a 2008 library sends by default) the page has Twilio
+find a number anywhere in the US; 2010 needs an area code or a number, so the factory first lists
+``AvailablePhoneNumbers/US/Local.json`` (or ``TollFree.json``) and buys the first number listed by its
+``PhoneNumber``; one taken meanwhile (21422) moves on to the next listed, none left is 21452. A
+purchase is a POST, which the upstream client never retries (:mod:`gateway.upstream.client`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from gateway.resources.model import (
     Paging,
     Param,
     Resource,
+    Search,
     Shape,
     field_,
     ops,
@@ -27,6 +33,12 @@ from gateway.resources.model import (
 API = "/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers"
 NO_NUMBER = 21452
 """2008 (and 2010): no phone number matches the request."""
+TAKEN = 21422
+"""2010: the PhoneNumber asked for is not available (someone bought it since it was listed)."""
+AVAILABLE = "/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/US"
+CANDIDATES = 5
+"""Available numbers listed for a purchase without an area code: each is tried in turn while the
+upstream answers that the one before was taken meanwhile."""
 TOLL_FREE_CODES = "8(?:00|33|44|55|66|77|88)"
 """NANP toll-free area codes in service."""
 
@@ -82,9 +94,25 @@ _SMS_PARAMS = (
 _UPDATE = Operation("update", "POST", (*_VOICE_PARAMS, *_SMS_PARAMS), writes=True)
 
 
-def _buy(kind: str, codes: str, params: tuple[Param, ...], shape: Shape | None = None) -> Operation:
+def _anywhere(kind: str, path: str) -> Search:
+    return Search(
+        unless="AreaCode",
+        upstream=AVAILABLE + path,
+        items_key="available_phone_numbers",
+        field="phone_number",
+        param="PhoneNumber",
+        taken=(TAKEN,),
+        code=NO_NUMBER,
+        refusal=f"No {kind} phone numbers are available",
+        query=(("PageSize", str(CANDIDATES)),),
+    )
+
+
+def _buy(
+    kind: str, codes: str, search: Search, params: tuple[Param, ...], shape: Shape | None = None
+) -> Operation:
     refusal = f"no {kind} phone numbers are found in area code {{value}}"
-    area = Param("AreaCode", required=True, pattern=codes, code=NO_NUMBER, refusal=refusal)
+    area = Param("AreaCode", blank_absent=True, pattern=codes, code=NO_NUMBER, refusal=refusal)
     return Operation(
         "create",
         "POST",
@@ -92,6 +120,7 @@ def _buy(kind: str, codes: str, params: tuple[Param, ...], shape: Shape | None =
         shape=shape,
         writes=True,
         upstream=API + ".json",
+        search=search,
         created="/Accounts/{AccountSid}/IncomingPhoneNumbers",
     )
 
@@ -129,12 +158,23 @@ def _numbers(name: str, path: str, buy: Operation | None, aliases: tuple[str, ..
 LOCAL_NUMBERS = _numbers(
     "local_numbers",
     "/Local",
-    _buy("local", f"(?!{TOLL_FREE_CODES})[2-9][0-9]{{2}}", (*_VOICE_PARAMS, *_SMS_PARAMS)),
+    _buy(
+        "local",
+        f"(?!{TOLL_FREE_CODES})[2-9][0-9]{{2}}",
+        _anywhere("local", "/Local.json"),
+        (*_VOICE_PARAMS, *_SMS_PARAMS),
+    ),
 )
 TOLL_FREE_NUMBERS = _numbers(
     "toll_free_numbers",
     "/TollFree",
-    _buy("toll-free", TOLL_FREE_CODES, _VOICE_PARAMS, TOLL_FREE_NUMBER),
+    _buy(
+        "toll-free",
+        TOLL_FREE_CODES,
+        _anywhere("toll-free", "/TollFree.json"),
+        _VOICE_PARAMS,
+        TOLL_FREE_NUMBER,
+    ),
 )
 INCOMING_PHONE_NUMBERS = _numbers(
     "incoming_phone_numbers", "", None, aliases=("/Accounts/{AccountSid}/PhoneNumbers",)

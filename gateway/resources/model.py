@@ -138,6 +138,8 @@ class Param:
     and ``refusal`` (``{value}`` is the value given)."""
     code: int | None = None
     refusal: str = "{value!r} is not accepted here"
+    blank_absent: bool = False
+    """A blank value is taken as not given (a 2008 library sends ``AreaCode=`` unless told one)."""
     missing: tuple[int, str] | None = None
     """Required parameters: the code and message when it is absent or blank, where a 2008 page gives
     them (response.md: no ``Called`` is 21201); otherwise 20001 and a message naming it."""
@@ -145,6 +147,33 @@ class Param:
     @property
     def target(self) -> str:
         return self.upstream or self.name
+
+
+@dataclass(frozen=True)
+class Search:
+    """How a create finds what to buy when the client leaves ``unless`` out: one GET of an upstream list
+    of what is available (``upstream`` with ``query``), whose items' ``field`` are bought in turn as the
+    form parameter ``param``. Each purchase is one POST, never repeated; one the upstream refuses with a
+    code in ``taken`` (that item went meanwhile) moves on to the next item. None found, or every one
+    gone: 400 with ``code`` and ``refusal``."""
+
+    unless: str
+    upstream: str
+    items_key: str
+    field: str
+    param: str
+    taken: tuple[int, ...]
+    code: int
+    refusal: str
+    query: tuple[tuple[str, str], ...] = ()
+
+    def candidates(self, body: object) -> list[str]:
+        """The values to buy by, in the upstream's order (none from a body not of the expected shape)."""
+        items = body.get(self.items_key) if isinstance(body, Mapping) else None
+        if not isinstance(items, list):
+            return []
+        found = [item.get(self.field) for item in items if isinstance(item, Mapping)]
+        return [value for value in found if isinstance(value, str) and value]
 
 
 @dataclass(frozen=True)
@@ -162,6 +191,8 @@ class Operation:
     it posts (buying a local number posts to the generic ``IncomingPhoneNumbers.json``)."""
     text: str | None = None
     """``text``: the upstream key whose value is the whole answer."""
+    search: Search | None = None
+    """``create``: where to find what to buy when the client does not say (buying a number anywhere)."""
     created: str | None = None
     """``create``: the legacy list path whose instance the new item is, when not the resource's own (a
     number bought from ``/Local`` is ``/IncomingPhoneNumbers/{Sid}``): the 201's ``Location``."""
@@ -202,6 +233,8 @@ class StatusPartition:
     that date's filter: items that reached it before the count began cannot move during it, so those
     dated a day before the list's newest ``created`` or earlier are counted at once, alongside the
     stages; the newer ones with their stage."""
+    search: Search | None = None
+    """``create``: where to find what to buy when the client does not say (buying a number anywhere)."""
     created: str | None = None
     """The items' creation date: the newest one the list's first page shows is an instant the
     upstream had reached when the count began."""

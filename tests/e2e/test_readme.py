@@ -52,5 +52,6 @@ def test_the_readme_walk_through_runs() -> None:
     assert "<FriendlyName>My Nicer Twilio Account</FriendlyName>" in out
     assert "<Accounts " in out and "<StatusText>Active</StatusText>" in out
     assert "<PhoneNumber>8667770100</PhoneNumber>" in out
+    assert "<PhoneNumber>2027770100</PhoneNumber>" in out  # bought without an AreaCode: anywhere
     assert "<Url>http://example.com/b</Url>" in out and "<Method>GET</Method>" in out
     assert "<Code>21452</Code>" in out

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gateway.edge.app import create_app
-from gateway.sandbox import SandboxConfig
+from gateway.sandbox import SandboxConfig, create_sandbox
 from gateway.settings import Settings
 from tests.conftest import (
     ACCOUNT,
@@ -257,12 +257,145 @@ async def test_an_area_code_of_the_other_kind_buys_nothing(
     assert upstream.count() == 0
 
 
-async def test_buying_needs_an_area_code(client: httpx.AsyncClient, upstream: CountingTransport) -> None:
+# Buying anywhere: no AreaCode, or a blank one ---------------------------------------------------
+AVAILABLE = f"/2010-04-01/Accounts/{ACCOUNT}/AvailablePhoneNumbers/US"
+PURCHASE = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers.json"
+
+
+def purchases(upstream: CountingTransport) -> list[dict[str, str]]:
+    return [
+        dict(parse_qsl(r.content.decode()))
+        for r in upstream.requests
+        if (r.method, r.url.path) == ("POST", PURCHASE)
+    ]
+
+
+@pytest.mark.parametrize("area_code", [None, "", "  "], ids=["absent", "blank", "spaces"])
+@pytest.mark.parametrize(("factory", "first"), [("/Local", "2027770100"), ("/TollFree", "8007770100")])
+async def test_buying_without_an_area_code_finds_one_anywhere(
+    client: httpx.AsyncClient,
+    sandbox: Any,
+    upstream: CountingTransport,
+    factory: str,
+    first: str,
+    area_code: str | None,
+) -> None:
+    """The page: AreaCode is optional; "If not supplied, Twilio will find a phone number anywhere in the
+    United States". 2010 needs an area code or a number: the gateway lists that kind's available
+    numbers, then buys the first by its number, in one POST."""
     upstream.reset()
-    response = await client.post(f"{NUMBERS}/Local", data={"Url": "http://example.com/"})
+    sent = {"Url": "http://example.com/voice", **({} if area_code is None else {"AreaCode": area_code})}
+    response = await client.post(NUMBERS + factory, data=sent)
+    assert response.status_code == 201, response.text
+    (node,) = parse_xml(response.content)
+    assert node.findtext("PhoneNumber") == first and node.findtext("Url") == sent["Url"]
+    search, purchase = upstream.requests
+    assert (search.method, search.url.path) == ("GET", AVAILABLE + factory + ".json")
+    assert (purchase.method, purchase.url.path) == ("POST", PURCHASE)
+    form = dict(parse_qsl(purchase.content.decode()))
+    assert form["PhoneNumber"] == "+1" + first and "AreaCode" not in form
+    assert form["VoiceUrl"] == sent["Url"]
+    assert sandbox.store.numbers(ACCOUNT) == ["+1" + first]
+    assert response.headers["location"] == f"{NUMBERS}/{node.findtext('Sid')}"
+
+
+async def test_a_toll_free_number_bought_anywhere_is_toll_free(client: httpx.AsyncClient) -> None:
+    bought = [await client.post(f"{NUMBERS}/TollFree", data={"AreaCode": ""}) for _ in range(7)]
+    prefixes = {parse_xml(r.content)[0].findtext("PhoneNumber", "")[:3] for r in bought}
+    assert prefixes <= {"800", "833", "844", "855", "866", "877", "888"} and len(prefixes) == 2
+
+
+class Racing(CountingTransport):
+    """The sandbox, with someone else buying each of the first ``races`` numbers the gateway is about
+    to buy just before its purchase arrives."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, sandbox: Any, races: int) -> None:
+        super().__init__(inner)
+        self.sandbox, self.races = sandbox, races
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.races > 0:
+            await request.aread()
+            number = dict(parse_qsl(request.content.decode())).get("PhoneNumber")
+            if number:
+                self.races -= 1
+                assert self.sandbox.inventory.take_number(number)
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize(("races", "status"), [(1, 201), (4, 201), (5, 400)])
+async def test_a_number_taken_meanwhile_moves_on_to_the_next(
+    settings: Settings, sandbox_app: Any, sandbox: Any, races: int, status: int
+) -> None:
+    """Each purchase is one POST for one listed number; 21422 (taken since it was listed) moves on to
+    the next listed; when every listed one went, 21452 as when there is none."""
+    racing = Racing(httpx.ASGITransport(app=sandbox_app), sandbox, races)
+    async with serving(create_app(settings, racing)) as client:
+        response = await client.post(f"{NUMBERS}/Local", data={"Url": "http://example.com/"})
+    assert response.status_code == status, response.text
+    tried = [form["PhoneNumber"] for form in purchases(racing)]
+    assert tried == [f"+1202777010{i}" for i in range(min(races + 1, 5))]
+    assert racing.count("GET") == 1
+    if status == 400:
+        problem = parse_xml(response.content)[0]
+        assert (problem.findtext("Code"), problem.findtext("Message")) == (
+            "21452",
+            "No local phone numbers are available",
+        )
+        assert sandbox.store.numbers(ACCOUNT) == []
+    else:
+        assert parse_xml(response.content)[0].findtext("PhoneNumber") == tried[-1][2:]
+
+
+async def test_none_available_anywhere_is_21452_without_a_purchase(settings: Settings) -> None:
+    empty = create_sandbox(SandboxConfig(accounts={ACCOUNT: TOKEN}, incoming_numbers=0, available_numbers=0))
+    upstream = CountingTransport(httpx.ASGITransport(app=empty))
+    async with serving(create_app(settings, upstream)) as client:
+        response = await client.post(f"{NUMBERS}/TollFree")
     assert response.status_code == 400
-    assert "AreaCode" in (parse_xml(response.content)[0].findtext("Message") or "")
-    assert upstream.count() == 0
+    assert parse_xml(response.content)[0].findtext("Code") == "21452"
+    assert [r.method for r in upstream.requests] == ["GET"]
+
+
+async def test_a_failed_purchase_anywhere_is_answered_not_retried_nor_moved_on(settings: Settings) -> None:
+    """Only the upstream's word that the number was taken moves on: a purchase that failed otherwise
+    may have happened, so it is answered as it failed."""
+    calls: list[str] = []
+    listed = {"available_phone_numbers": [{"phone_number": f"+1415777010{i}"} for i in range(3)], "uri": "/"}
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if request.method == "POST":
+            raise httpx.ConnectError("refused")
+        return httpx.Response(200, json=listed)
+
+    async with serving(create_app(settings.replace(retries=2), httpx.MockTransport(failing))) as client:
+        bought = await client.post(f"{NUMBERS}/Local", data={"AreaCode": ""})
+    assert bought.status_code == 502
+    assert calls == ["GET", "POST"]
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        {},
+        {"available_phone_numbers": "+14157770100"},
+        {"available_phone_numbers": [{"phone_number": 4157770100}]},
+    ],
+)
+async def test_a_search_answer_without_numbers_buys_nothing(
+    settings: Settings, listed: dict[str, Any]
+) -> None:
+    calls: list[str] = []
+
+    def answering(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(200, json=listed)
+
+    async with serving(create_app(settings, httpx.MockTransport(answering))) as client:
+        response = await client.post(f"{NUMBERS}/Local")
+    assert response.status_code == 400 and parse_xml(response.content)[0].findtext("Code") == "21452"
+    assert calls == ["GET"]
 
 
 async def test_a_failed_purchase_is_never_retried(settings: Settings) -> None:

@@ -253,7 +253,7 @@ class Gateway:
             path = call.resource.upstream_list if create else call.resource.upstream_instance
         target = path.format(**call.path)
         search = call.operation.search
-        if search is not None and search.unless not in form:
+        if search is not None and search.unless not in form and search.param not in form:
             reply = await self._buy_found(call, search, target, form)
         else:
             reply = await self._send(call, call.operation.upstream_method, target, form=form)

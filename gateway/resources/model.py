@@ -151,11 +151,11 @@ class Param:
 
 @dataclass(frozen=True)
 class Search:
-    """How a create finds what to buy when the client leaves ``unless`` out: one GET of an upstream list
-    of what is available (``upstream`` with ``query``), whose items' ``field`` are bought in turn as the
-    form parameter ``param``. Each purchase is one POST, never repeated; one the upstream refuses with a
-    code in ``taken`` (that item went meanwhile) moves on to the next item. None found, or every one
-    gone: 400 with ``code`` and ``refusal``."""
+    """How a create finds what to buy when the client names neither ``unless`` nor ``param``: one GET of
+    an upstream list of what is available (``upstream`` with ``query``), whose items' ``field`` are
+    bought in turn as the form parameter ``param``. Each purchase is one POST, never repeated; one the
+    upstream refuses with a code in ``taken`` (that item went meanwhile) moves on to the next item. None
+    found, or every one gone: 400 with ``code`` and ``refusal``."""
 
     unless: str
     upstream: str

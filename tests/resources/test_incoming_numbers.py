@@ -299,6 +299,17 @@ async def test_buying_without_an_area_code_finds_one_anywhere(
     assert response.headers["location"] == f"{NUMBERS}/{node.findtext('Sid')}"
 
 
+async def test_a_number_the_client_names_is_bought_without_a_search(
+    client: httpx.AsyncClient, upstream: CountingTransport
+) -> None:
+    """2010's PhoneNumber, passed through as an unknown parameter, is what the client asked for."""
+    upstream.reset()
+    response = await client.post(f"{NUMBERS}/Local", data={"PhoneNumber": "+14157770103"})
+    assert response.status_code == 201, response.text
+    assert parse_xml(response.content)[0].findtext("PhoneNumber") == "4157770103"
+    assert [r.method for r in upstream.requests] == ["POST"]
+
+
 async def test_a_toll_free_number_bought_anywhere_is_toll_free(client: httpx.AsyncClient) -> None:
     bought = [await client.post(f"{NUMBERS}/TollFree", data={"AreaCode": ""}) for _ in range(7)]
     prefixes = {parse_xml(r.content)[0].findtext("PhoneNumber", "")[:3] for r in bought}

@@ -270,11 +270,14 @@ def started(call: Call, now: float) -> float | None:
 
 
 def duration(call: Call, now: float) -> str | None:
+    """An answered call's length is its end time less its start time as they are shown (whole
+    seconds), as in every example."""
     end = call.ended(now)
     if end is None:
         return None
     answered = call.reached("in-progress", now)
-    return str(int(end - answered)) if answered is not None else "0"
+    begun = started(call, now)
+    return str(int(end) - int(begun)) if answered is not None and begun is not None else "0"
 
 
 def price(call: Call, now: float) -> str | None:

@@ -125,7 +125,8 @@ class CallsBehaviour:
     def render(self, call: Call) -> dict[str, Any]:
         now = self.voice.clock()
         status = call.status(now)
-        changed = max([call.updated, *(t for t, _ in call.timeline if t <= now)])
+        # A planned instant (a Dial leg's end, its parent's) is no update until the clock reaches it.
+        changed = max(t for t in (call.created, call.updated, *(t for t, _ in call.timeline)) if t <= now)
         base = f"/2010-04-01/Accounts/{call.account_sid}/Calls/{call.sid}"
         return {
             "sid": call.sid,

@@ -104,7 +104,7 @@ async def test_fetch_has_the_element_order_of_calls_md(client: httpx.AsyncClient
         "1",
     )
     assert (values["Called"], values["Caller"]) == ("4159633717", "4156767925")
-    assert values["Duration"] == "20" and values["Price"] == "-0.01300"
+    assert values["Duration"] == "22" and values["Price"] == "-0.01300"  # 2 s ringing, 20 s talking
     for name in ("DateCreated", "DateUpdated", "StartTime", "EndTime"):
         assert values[name].endswith(" +0000") and values[name][3:5] == ", ", name
 

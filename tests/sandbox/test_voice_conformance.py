@@ -4,6 +4,8 @@ trimmed 2010 spec: every response validated, errors in Twilio's shape, calls mov
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -62,7 +64,7 @@ async def test_a_made_call_moves_queued_ringing_in_progress_completed(
     clock.advance(20.0)
     done = await fetch(api, made["sid"])
     assert done["status"] == "completed"
-    assert done["duration"] == "20" and done["price"] == "-0.01300" and done["end_time"]
+    assert done["duration"] == "22" and done["price"] == "-0.01300" and done["end_time"]  # rang 2 s
     assert done["start_time"] != done["end_time"]
 
 
@@ -247,3 +249,46 @@ def test_seeds_spread_over_months_with_every_status_and_dial_legs(voice_config: 
     rooms = list(voice.conferences[ACCOUNT].values())
     assert len(rooms) == 6 and {r.status for r in rooms} == {"in-progress", "completed"}
     assert any(len(c.recordings) for c in top) and any(len(c.notifications) for c in top)
+
+
+async def test_a_live_dial_legs_date_updated_is_never_in_the_future(
+    api: httpx.AsyncClient, clock: Clock
+) -> None:
+    """The leg's planned end (its parent's) is not an update until it happens."""
+    made = await make(api, Url="http://app.example/voice?Dial=%2B14155550100")
+    clock.advance(4.5)
+    (leg,) = (await api.get(f"{BASE}/Calls.json", params={"ParentCallSid": made["sid"]})).json()["calls"]
+    assert leg["status"] == "ringing"
+    assert parsedate_to_datetime(leg["date_updated"]) <= datetime.fromtimestamp(clock(), UTC)
+    assert leg["date_updated"] == leg["date_created"]  # nothing has happened to it since it rang
+    clock.advance(2.0)
+    answered = await fetch(api, leg["sid"])
+    assert answered["status"] == "in-progress"
+    created = parsedate_to_datetime(answered["date_created"])
+    assert parsedate_to_datetime(answered["date_updated"]) == created + timedelta(seconds=2)
+    clock.advance(30.0)
+    ended = await fetch(api, leg["sid"])
+    assert ended["status"] == "completed" and ended["date_updated"] == ended["end_time"]
+
+
+async def test_a_completed_calls_duration_is_its_end_time_less_its_start_time(
+    api: httpx.AsyncClient, clock: Clock
+) -> None:
+    """Every 2008 and 2010 example has Duration = EndTime - StartTime (calls.md: 04:36:33 to 04:36:47
+    is 14; the 2010 spec's: 20:36:29 to 20:36:44 is 15); the ringing is part of it."""
+    made = await make(api, Url="http://app.example/voice?Dial=%2B14155550100")
+    clock.advance(60.0)
+    (leg,) = (await api.get(f"{BASE}/Calls.json", params={"ParentCallSid": made["sid"]})).json()["calls"]
+    for body in (await fetch(api, made["sid"]), await fetch(api, leg["sid"])):
+        assert body["status"] == "completed"
+        length = parsedate_to_datetime(body["end_time"]) - parsedate_to_datetime(body["start_time"])
+        assert body["duration"] == str(int(length.total_seconds()))
+    assert (await fetch(api, made["sid"]))["duration"] == "22"  # 2 s ringing, 20 s in progress
+    clock.advance(0.7)
+    other = await make(api)
+    clock.advance(5.6)  # answered at 4.7 s, hung up at 6.3 s: shown as whole seconds, 2.7 to 6.3 is 4
+    hung = conforms(
+        await api.post(f"{BASE}/Calls/{other['sid']}.json", data={"Status": "completed"}), SPEC, CALL, "post"
+    )
+    length = parsedate_to_datetime(hung["end_time"]) - parsedate_to_datetime(hung["start_time"])
+    assert hung["duration"] == str(int(length.total_seconds())) == "4"

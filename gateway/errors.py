@@ -95,10 +95,9 @@ class MethodNotAllowed(GatewayError):
     status = 405
     code = 20004
 
-    def __init__(self, method: str, allowed: tuple[str, ...] = (), reason: str | None = None) -> None:
+    def __init__(self, method: str, allowed: tuple[str, ...] = ()) -> None:
         self.allowed = allowed
-        message = f"The {method} method is not allowed on this resource"
-        super().__init__(f"{message}: {reason}" if reason else message)
+        super().__init__(f"The {method} method is not allowed on this resource")
 
 
 class PayloadTooLarge(GatewayError):

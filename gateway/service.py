@@ -20,6 +20,7 @@ from gateway.dialect.params import upstream_form, upstream_queries
 from gateway.dialect.translate import translator
 from gateway.errors import BadGateway, BadRequest, MethodNotAllowed, NotFound, UpstreamRestError
 from gateway.lists import paging, skim, upstream_items
+from gateway.lists.hidden import Hidden
 from gateway.lists.views import Lists, ListSpec, list_key
 from gateway.lists.walk import Cursor, Params, Walker
 from gateway.resources import Operation, Resource, Search
@@ -29,6 +30,7 @@ from gateway.upstream.media import PASSED_BACK, MediaReply
 
 ERROR_BODY_LIMIT = 64 * 1024
 """The most of an upstream error body read while streaming media (errors are small JSON)."""
+DAY = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Gateway:
         self.upstream = upstream
         self.lists = lists
         self.auth = Authorizer(settings)
+        self.hidden = Hidden(lists.store, settings.deleted_notification_days * DAY)
 
     def resolve(self, request: LegacyRequest) -> Call:
         found = resources.match(request.path)
@@ -96,8 +99,7 @@ class Gateway:
         ops = resource.instance_ops if instance else resource.list_ops
         operation = _by_suffix(resource, request, instance) or ops.get(request.method)
         if operation is None:
-            reason = resource.withdrawn.get(request.method) if instance else None
-            raise MethodNotAllowed(request.method, allowed(ops), reason)
+            raise MethodNotAllowed(request.method, allowed(ops))
         for name, value in path.items():
             if not resource.valid(name, value):
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
@@ -187,7 +189,14 @@ class Gateway:
 
     async def fetch(self, call: Call) -> Outcome:
         target = call.resource.upstream_instance.format(**call.path)
-        return await self._instance(call, await self._call(call, "GET", target))
+        body = await self._call(call, "GET", target)
+        if call.resource.hidden and await self.hidden.hidden(call.account, call.path["Sid"]):
+            raise self._gone(call)
+        return await self._instance(call, body)
+
+    def _gone(self, call: Call) -> NotFound:
+        """A hidden item's 404, in the words of the upstream's own 404 (:func:`legacy_error`)."""
+        return NotFound(f"The requested resource {call.request.uri()} was not found")
 
     async def media(self, call: Call) -> Outcome:
         """Upstream bytes, streamed: the app sends them as they come and closes the reply."""
@@ -236,11 +245,28 @@ class Gateway:
 
     async def delete(self, call: Call) -> Outcome:
         target = call.resource.upstream_instance.format(**call.path)
+        if call.operation.hides:
+            return await self.hide(call, target)
         if call.resource.owned_by:
             body = await self._call(call, "GET", target)
             if not isinstance(body, Mapping) or not self._owned(call, body):
                 raise NotFound()
         await self._call(call, "DELETE", target)
+        return Outcome(204, None)
+
+    async def hide(self, call: Call, target: str) -> Outcome:
+        """A DELETE the upstream cannot do: the item is read (404 if the upstream has none, or it is
+        another account's, or hidden already), then hidden from this account's views."""
+        body = await self._call(call, "GET", target)
+        if (
+            not isinstance(body, Mapping)
+            or body.get("account_sid") != call.account
+            or not self._owned(call, body)
+        ):
+            raise self._gone(call)
+        if await self.hidden.hidden(call.account, call.path["Sid"]):
+            raise self._gone(call)
+        await self.hidden.hide(call.account, call.path["Sid"])
         return Outcome(204, None)
 
     async def write(self, call: Call) -> Outcome:
@@ -289,6 +315,9 @@ class Gateway:
         merged: list[Params] = [(*fixed, *query, *given.items()) for query in queries]
         target = call.resource.upstream_list.format(**call.path)
         size = ("PageSize", str(paging.UPSTREAM_PAGE_SIZE))
+        # A list some of whose items may be hidden is counted afresh after every write to the
+        # account (a deletion among them), even by a client paging with a view id.
+        writes = await self.lists.store.generation(call.account) if call.resource.hidden else None
         spec = ListSpec(
             key=list_key(
                 call.resource.name,
@@ -296,6 +325,7 @@ class Gateway:
                 paging.credentials_digest(call.authorization),
                 call.bound,
                 merged,
+                writes,
             ),
             account=call.account,
             start=tuple(Cursor(target, (*query, size)) for query in merged),
@@ -343,6 +373,8 @@ class Gateway:
         items = call.resource.paging.items(body)
         if not isinstance(items, list):
             raise BadGateway("The upstream API answered with an unexpected list body")
+        if call.resource.hidden:  # before anything counts them
+            items = await self.hidden.visible(call.account, items)
         secrets = translator(call.resource).secrets
         if secrets and self.auth.injected is not None:  # before any view keeps them
             items = [self._visible(secrets, item) for item in items]

@@ -144,6 +144,13 @@ SPECS: tuple[Spec, ...] = (
         "Upstream pages of one list counted at once (date ranges, statuses).",
     ),
     Spec("list_max_pages", _positive_int, "20000", "Upstream pages one list walk may read at most (502)."),
+    Spec(
+        "deleted_notification_days",
+        _positive_int,
+        "400",
+        "Days a notification deleted through the gateway stays hidden (2010 keeps its log read-only, so "
+        "the deletion is the gateway's, in the list store); no shorter than the upstream keeps one.",
+    ),
     Spec("max_body_bytes", _positive_int, "1048576", "Largest request body (413 above)."),
     Spec(
         "max_upstream_body_bytes",
@@ -235,6 +242,7 @@ class Settings:
     list_count_timeout: float = 40.0
     list_count_concurrency: int = 16
     list_max_pages: int = 20_000
+    deleted_notification_days: int = 400
     max_body_bytes: int = 1_048_576
     max_upstream_body_bytes: int = 16_777_216
     max_url_bytes: int = 8192

@@ -3,9 +3,11 @@
 In process by default (:class:`MemoryStore`: bounded LRUs with expiry), or in Redis when
 ``GATEWAY_CACHE_URL`` is set (:class:`RedisStore`), so that several replicas serve one walk from one
 view. Values are opaque bytes under ``(kind, name)``; names are digests and random view ids, never
-credentials. A Redis that fails is left alone for a few seconds and the in-process store answers
-meanwhile (one log line per outage, ``gateway_cache_fallback_total``): a legacy request never fails
-because of the cache.
+credentials. Besides them, *marks*: per name (an account), members (sids) each kept until an
+instant of the wall clock — the items a client deleted through the gateway that the upstream keeps
+(:mod:`gateway.lists.hidden`). A Redis that fails is left alone for a few seconds and the in-process
+store answers meanwhile (one log line per outage, ``gateway_cache_fallback_total``): a legacy request
+never fails because of the cache.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ MAX_BLOCK_BYTES = 64 * 1024 * 1024
 """In-process block bytes kept at most, whatever the item bound says."""
 RETRY_AFTER = 5.0
 """Seconds a failed Redis is left alone before it is tried again."""
+MAX_MARKS = 100_000
+"""Marks kept at most in process (the oldest go first); in Redis, as many as are made."""
 
 
 class Store(Protocol):
@@ -37,6 +41,12 @@ class Store(Protocol):
     async def generation(self, account: str) -> int: ...
 
     async def bump(self, account: str) -> None: ...
+
+    async def mark(self, name: str, member: str, until: float) -> None:
+        """Keeps ``member`` under ``name`` until ``until`` (epoch seconds)."""
+
+    async def marked(self, name: str, members: list[str], now: float) -> set[str]:
+        """Those of ``members`` kept under ``name`` past ``now``."""
 
     async def aclose(self) -> None: ...
 
@@ -95,6 +105,8 @@ class MemoryStore:
             "block": _Lru(max_items, MAX_BLOCK_BYTES, clock),
         }
         self._generations: dict[str, int] = {}
+        self._marks: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self.max_marks = MAX_MARKS
 
     def size(self, kind: Kind) -> tuple[int, int, int]:
         """Entries, weight and bytes held of one kind."""
@@ -112,6 +124,20 @@ class MemoryStore:
 
     async def bump(self, account: str) -> None:
         self._generations[account] = self._generations.get(account, 0) + 1
+
+    async def mark(self, name: str, member: str, until: float) -> None:
+        self._marks.pop((name, member), None)
+        self._marks[name, member] = until
+        while len(self._marks) > self.max_marks:
+            self._marks.popitem(last=False)
+
+    async def marked(self, name: str, members: list[str], now: float) -> set[str]:
+        found = set()
+        for member in members:
+            until = self._marks.get((name, member))
+            if until is not None and until > now:
+                found.add(member)
+        return found
 
     async def aclose(self) -> None:
         return None
@@ -152,6 +178,24 @@ class RedisStore:
             pipe.incr(key)
             pipe.expire(key, 86_400)
             await pipe.execute()
+
+    async def mark(self, name: str, member: str, until: float) -> None:
+        """A sorted set per name, scored by each member's end; the key lives as long as its last."""
+        key = self.PREFIX + "marks:" + name
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {member: until})
+            pipe.zremrangebyscore(key, "-inf", time.time())
+            pipe.zrange(key, -1, -1, withscores=True)
+            last = (await pipe.execute())[-1]
+        await self.redis.pexpireat(key, int(max([until, *(score for _, score in last)]) * 1000) + 1)
+
+    async def marked(self, name: str, members: list[str], now: float) -> set[str]:
+        if not members:
+            return set()
+        scores = await self.redis.zmscore(self.PREFIX + "marks:" + name, members)
+        return {
+            member for member, score in zip(members, scores, strict=True) if score is not None and score > now
+        }
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -224,6 +268,24 @@ class FallbackStore:
                 await self.primary.bump(account)
             except self.errors as exc:
                 self._failed("bump", exc)
+
+    async def mark(self, name: str, member: str, until: float) -> None:
+        await self.fallback.mark(name, member, until)
+        if self._usable():
+            try:
+                await self.primary.mark(name, member, until)
+            except self.errors as exc:
+                self._failed("mark", exc)
+
+    async def marked(self, name: str, members: list[str], now: float) -> set[str]:
+        """Both stores' marks: one made while Redis failed is still kept here."""
+        found = await self.fallback.marked(name, members, now)
+        if self._usable():
+            try:
+                found |= await self.primary.marked(name, members, now)
+            except self.errors as exc:
+                self._failed("marked", exc)
+        return found
 
     async def aclose(self) -> None:
         with contextlib.suppress(*self.errors):

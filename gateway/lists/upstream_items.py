@@ -108,6 +108,8 @@ def fields_read(resource: Resource) -> tuple[str, ...]:
     """Every upstream field of an item that the checks above, a walk's merge and a count read: the
     fields of a page decoded only to be counted (:mod:`gateway.lists.skim`)."""
     names = {field for field, _ in resource.owned_by} | set(resource.skip_if)
+    if resource.hidden:
+        names.add("sid")  # what a hidden item is known by (:mod:`gateway.lists.hidden`)
     names.update(_identity_fields(resource))
     if resource.account_of is not None:
         names.add(resource.account_of)

@@ -196,6 +196,10 @@ class Operation:
     created: str | None = None
     """``create``: the legacy list path whose instance the new item is, when not the resource's own (a
     number bought from ``/Local`` is ``/IncomingPhoneNumbers/{Sid}``): the 201's ``Location``."""
+    hides: bool = False
+    """A DELETE the upstream cannot do (2010 keeps its notification log read-only): the gateway reads
+    the item (404 if the upstream has none) and hides it from then on, from its instance and from
+    every list of the account (:mod:`gateway.lists.hidden`)."""
 
 
 @dataclass(frozen=True)
@@ -336,8 +340,6 @@ class Resource:
     """An instance GET by the suffix the client wrote (``""``: none) answered by this operation instead
     of a document (recordings.md: no suffix and ``.wav`` are the audio, ``.mp3`` too, ``.xml`` the
     ``<Recording>``). A suffix that is neither here nor a document format is 404."""
-    withdrawn: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    """Instance methods 2008 had and the upstream no longer offers: 405, with this explanation."""
     _patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _sid: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
@@ -361,6 +363,11 @@ class Resource:
         pattern = self._sid if name == "Sid" else SID_PATTERNS.get(name)
         return pattern is not None and pattern.fullmatch(value) is not None
 
+    @property
+    def hidden(self) -> bool:
+        """Items of this resource can be hidden by the gateway (a DELETE the upstream cannot do)."""
+        return any(operation.hides for operation in self.instance_ops.values())
+
     def instance_uri(self, params: Mapping[str, str]) -> str:
         return LEGACY_PREFIX + self.legacy_path.format(**params) + "/" + params["Sid"]
 
@@ -376,6 +383,8 @@ def ops(table: Mapping[str, Operation]) -> Mapping[str, Operation]:
 LIST = Operation("list", "GET")
 FETCH = Operation("fetch", "GET")
 DELETE = Operation("delete", "DELETE", writes=True)
+HIDE = Operation("delete", "GET", writes=True, hides=True)
+"""DELETE of an item the upstream keeps read-only: a deletion the gateway keeps (``hides``)."""
 LIST_ONLY = ops({"GET": LIST})
 """A list that 2008 only reads."""
 FETCH_ONLY = ops({"GET": FETCH})

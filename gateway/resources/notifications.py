@@ -4,15 +4,18 @@ inequalities), a call's log ``/Calls/{CallSid}/Notifications``, and one entry.
 The ``<Notification>`` element follows the docs' property table, in its order, as far as the stored
 copy of the page reaches (it is cut after RequestMethod); one entry adds RequestVariables,
 ResponseHeaders and ResponseBody, as 2010's instance does. ``Log`` is 2010's ``log`` unchanged: both
-use 0 = ERROR, 1 = WARNING. 2008 could DELETE an entry; 2010 cannot, so DELETE is a 405 that says so.
+use 0 = ERROR, 1 = WARNING. 2008 could DELETE an entry (its complete page: 204); 2010 keeps the log
+read-only, so the deletion is the gateway's own (``HIDE``): the entry is 404 and left out of every list
+of the account from then on, through this gateway (:mod:`gateway.lists.hidden`). The call's log shares
+the account's entries, so a DELETE there is the same deletion.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from types import MappingProxyType
 
 from gateway.resources.model import (
+    HIDE,
     LIST_ONLY,
     DatePartition,
     Operation,
@@ -62,10 +65,7 @@ _FILTERS = (
     Param("Log", values=LOG_LEVEL),
     Param("MessageDate", compare=("=", ">=", "<="), date=True),
 )
-_INSTANCE = ops({"GET": Operation("fetch", "GET", shape=NOTIFICATION_INSTANCE)})
-_NO_DELETE = MappingProxyType(
-    {"DELETE": "Notifications can no longer be deleted: the 2010-04-01 API keeps its log read-only"}
-)
+_INSTANCE = ops({"GET": Operation("fetch", "GET", shape=NOTIFICATION_INSTANCE), "DELETE": HIDE})
 
 NOTIFICATIONS = Resource(
     name="notifications",
@@ -80,7 +80,6 @@ NOTIFICATIONS = Resource(
     filters=_FILTERS,
     list_ops=LIST_ONLY,
     instance_ops=_INSTANCE,
-    withdrawn=_NO_DELETE,
 )
 
 CALL_NOTIFICATIONS = replace(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import redis
 
 from gateway import observability as obs
 from gateway.edge.app import create_app
-from gateway.lists.cache import MemoryStore, RedisStore
+from gateway.lists.cache import FallbackStore, MemoryStore, RedisStore
 from gateway.settings import Secret
 from tests.conftest import ACCOUNT, PREFIX, TOKEN, CountingTransport, parse_xml, serving
 from tests.servers import free_port, redis_server
@@ -44,6 +45,19 @@ async def test_memory_store_bounds_and_expiry() -> None:
     assert await store.generation(ACCOUNT) == 0
     await store.bump(ACCOUNT)
     assert await store.generation(ACCOUNT) == 1
+
+
+async def test_memory_marks_expire_and_are_bounded() -> None:
+    store = MemoryStore(max_views=2, max_items=100)
+    store.max_marks = 3
+    await store.mark(ACCOUNT, "NO1", until=100.0)
+    await store.mark("ACother", "NO1", until=50.0)
+    assert await store.marked(ACCOUNT, ["NO1", "NO2"], now=99.0) == {"NO1"}
+    assert await store.marked(ACCOUNT, ["NO1"], now=100.0) == set()  # until is exclusive
+    assert await store.marked("ACother", ["NO1"], now=60.0) == set()
+    for sid in ("NO2", "NO3", "NO4"):
+        await store.mark(ACCOUNT, sid, until=100.0)
+    assert await store.marked(ACCOUNT, ["NO1", "NO2", "NO3", "NO4"], now=0.0) == {"NO2", "NO3", "NO4"}
 
 
 def fallbacks() -> float:
@@ -125,6 +139,47 @@ async def test_keys_carry_no_credentials_and_all_expire(
         assert direct.pttl(key) > 0
 
 
+async def test_redis_marks_expire_with_their_key(shared: str) -> None:
+    store = RedisStore(shared)
+    direct = redis.Redis.from_url(shared)
+    try:
+        now = time.time()
+        await store.mark(ACCOUNT, "NO1", now + 60)
+        await store.mark(ACCOUNT, "NO2", now + 30)  # a later, shorter mark keeps the key for the longer
+        await store.mark(ACCOUNT, "NO3", now - 1)  # already over: never found
+        assert await store.marked(ACCOUNT, ["NO1", "NO2", "NO3", "NO4"], now) == {"NO1", "NO2"}
+        assert await store.marked(ACCOUNT, ["NO2"], now + 31) == set()
+        assert await store.marked(ACCOUNT, [], now) == set()
+        (key,) = list(direct.scan_iter("*marks*"))
+        assert key == f"gateway:list:marks:{ACCOUNT}".encode()
+        assert 55_000 < direct.pttl(key) <= 61_000
+        assert direct.zcard(key) == 2  # the one over is dropped by the next mark
+    finally:
+        await store.aclose()
+
+
+async def test_replicas_share_a_deleted_notification(
+    shared: str, settings: Any, upstream: CountingTransport, sandbox: Any
+) -> None:
+    """A notification deleted through one replica is gone from the others: instance, list, totals."""
+    now = sandbox.voice.clock()
+    notes = [
+        sandbox.notifications.add(ACCOUNT, None, 11200, "HTTP retrieval failure", at=now - i)
+        for i in range(3)
+    ]
+    configured = settings.replace(cache_url=Secret(shared))
+    a_app, b_app = create_app(configured, upstream), create_app(configured, upstream)
+    async with serving(a_app) as a, serving(b_app) as b:
+        listing = parse_xml((await b.get(f"{PREFIX}/Notifications?num=2")).content)[0]
+        assert listing.get("total") == "3"
+        assert (await a.delete(f"{PREFIX}/Notifications/{notes[0].sid}")).status_code == 204
+        assert (await b.get(f"{PREFIX}/Notifications/{notes[0].sid}")).status_code == 404
+        later = parse_xml((await b.get(listing.get("nextpageuri") or "")).content)[0]
+        assert (later.get("total"), later.get("numpages")) == ("2", "1")
+        first = parse_xml((await b.get(f"{PREFIX}/Notifications")).content)[0]
+        assert [child.findtext("Sid") for child in first] == [notes[1].sid, notes[2].sid]
+
+
 async def test_an_unreachable_redis_degrades_to_in_process(
     settings: Any, upstream: CountingTransport, store: Any, caplog: Any
 ) -> None:
@@ -162,6 +217,20 @@ async def test_redis_going_away_mid_walk_fails_no_request(
                 seen += [child.findtext("Sid") or "" for child in listing]
                 uri = listing.get("nextpageuri") or ""
     assert seen == expected
+
+
+async def test_a_mark_made_while_redis_fails_is_kept_in_process(shared: str) -> None:
+    down = FallbackStore(RedisStore(f"redis://127.0.0.1:{free_port()}/0"), MemoryStore(2, 100))
+    await down.mark(ACCOUNT, "NO1", time.time() + 60)
+    assert await down.marked(ACCOUNT, ["NO1"], time.time()) == {"NO1"}
+    await down.aclose()
+    up = FallbackStore(RedisStore(shared), down.fallback)  # Redis answers again: both are read
+    await up.mark(ACCOUNT, "NO2", time.time() + 60)
+    assert await up.marked(ACCOUNT, ["NO1", "NO2"], time.time()) == {"NO1", "NO2"}
+    await up.aclose()
+    alone = RedisStore(shared)
+    assert await alone.marked(ACCOUNT, ["NO1", "NO2"], time.time()) == {"NO2"}
+    await alone.aclose()
 
 
 def test_cache_url_setting() -> None:

@@ -1,5 +1,6 @@
 """Who a legacy request acts as upstream: the client's own HTTP Basic credentials, or in sidecar mode the
-gateway's injected ones, with the accounts the client's credential is bound to."""
+gateway's injected ones, with the accounts the client's credential is bound to; or, for what 2008 served
+without credentials (a recording's audio), no one."""
 
 from __future__ import annotations
 
@@ -53,6 +54,28 @@ class Authorizer:
         if not bound:
             raise Unauthorized()
         return self.injected, bound
+
+    @property
+    def served(self) -> tuple[str, ...]:
+        """Sidecar mode: every account a client credential is bound to (the accounts this gateway serves)."""
+        accounts = (
+            account for credential in self.settings.client_credentials for account in credential.accounts
+        )
+        return tuple(dict.fromkeys(accounts))
+
+    def anonymous(self, resource: Resource, account: str | None) -> tuple[str, ...] | None:
+        """A request without credentials for a public operation: in sidecar mode it stays within the
+        accounts the gateway serves (404 otherwise), which it is then bound to; ``None`` otherwise."""
+        if self.injected is None:
+            return None
+        self.within(resource, account, self.served)
+        return self.served
+
+    def media(self, account: str) -> str | None:
+        """The credentials to read the media of an account that enforces them, for a request that came
+        without any: in sidecar mode the injected ones, for an account the gateway serves. The gateway
+        holds no credentials of its own otherwise."""
+        return self.injected if self.injected is not None and account in self.served else None
 
     def within(self, resource: Resource, account: str | None, bound: tuple[str, ...]) -> None:
         """Sidecar mode: the request stays within the accounts the client's credential is bound to

@@ -118,6 +118,20 @@ class HeadersTooLarge(GatewayError):
 class UpstreamRestError(GatewayError):
     """The upstream's own JSON error (``code``, ``message``, ``more_info``, ``status``)."""
 
+    def speaking_of(self, legacy_uri: str, target: str) -> UpstreamRestError:
+        """The error with the upstream path it names (``target``) replaced by the legacy one: the
+        client never asked for a 2010 path. A 404 says which legacy resource was not found, in
+        Twilio's words."""
+        if self.status == 404:
+            message = f"The requested resource {legacy_uri} was not found"
+        else:
+            upstream_path = target.split("?", 1)[0]
+            message = self.message.replace(upstream_path, legacy_uri)
+            message = message.replace(upstream_path.removesuffix(".json"), legacy_uri)
+        if message == self.message:
+            return self
+        return UpstreamRestError(message, code=self.code, status=self.status, more_info=self.more_info)
+
 
 class BadGateway(GatewayError):
     status = 502

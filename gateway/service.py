@@ -18,7 +18,14 @@ from gateway.dialect.document import Document, Instance, Listing
 from gateway.dialect.legacy import LegacyRequest
 from gateway.dialect.params import upstream_form, upstream_queries
 from gateway.dialect.translate import translator
-from gateway.errors import BadGateway, BadRequest, MethodNotAllowed, NotFound, UpstreamRestError
+from gateway.errors import (
+    BadGateway,
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+    UpstreamRestError,
+)
 from gateway.lists import paging, skim, upstream_items
 from gateway.lists.hidden import Hidden
 from gateway.lists.views import Lists, ListSpec, list_key
@@ -31,6 +38,10 @@ from gateway.upstream.media import PASSED_BACK, MediaReply
 ERROR_BODY_LIMIT = 64 * 1024
 """The most of an upstream error body read while streaming media (errors are small JSON)."""
 DAY = 86400.0
+MEDIA_AUTH = (
+    "This recording's account requires credentials for its media: send the account's credentials "
+    "(HTTP Basic) with the request"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,15 @@ class Gateway:
         for name, value in path.items():
             if not resource.valid(name, value):
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
+        if not request.authorization and operation.public:
+            return Call(
+                request,
+                resource,
+                operation,
+                path,
+                None,
+                self.auth.anonymous(resource, path.get("AccountSid")),
+            )
         authorization, bound = self.authorize(request.authorization)
         if bound is not None:
             self.auth.within(resource, path.get("AccountSid"), bound)
@@ -151,7 +171,7 @@ class Gateway:
         try:
             return decode(reply, parse)
         except UpstreamRestError as exc:
-            raise legacy_error(exc, call, target) from None
+            raise exc.speaking_of(call.request.uri(), target) from None
 
     def _owned(self, call: Call, item: Mapping[str, object]) -> bool:
         return upstream_items.owner(call.resource, call.path, call.bound)(item)
@@ -195,23 +215,20 @@ class Gateway:
         return await self._instance(call, body)
 
     def _gone(self, call: Call) -> NotFound:
-        """A hidden item's 404, in the words of the upstream's own 404 (:func:`legacy_error`)."""
+        """A hidden item's 404, in the words of the upstream's own (``UpstreamRestError.speaking_of``)."""
         return NotFound(f"The requested resource {call.request.uri()} was not found")
 
     async def media(self, call: Call) -> Outcome:
-        """Upstream bytes, streamed: the app sends them as they come and closes the reply."""
-        template = call.operation.upstream or call.resource.upstream_instance
-        headers = {"Range": call.request.range} if call.request.range else {}
-        if call.request.range and call.request.if_range:
-            headers["If-Range"] = call.request.if_range
-        reply = await self.upstream.stream(
-            call.resource.host,
-            template.format(**call.path),
-            endpoint=call.endpoint,
-            authorization=call.authorization,
-            request_id=_request_id(),
-            headers=headers,
-        )
+        """Upstream bytes, streamed: the app sends them as they come and closes the reply. Asked for
+        without credentials (a public operation) the upstream is asked without any; if the account
+        enforces them on its media, with the gateway's own, if it has them (sidecar mode), else 401."""
+        reply = await self._stream(call, call.authorization)
+        if reply.status == 401 and call.authorization is None:
+            await reply.aclose()
+            own = self.auth.media(call.account)
+            if own is None:
+                raise Unauthorized(MEDIA_AUTH)
+            reply = await self._stream(call, own)
         if reply.status not in (200, 206, 416):
             try:
                 body = await reply.read(ERROR_BODY_LIMIT)
@@ -232,6 +249,20 @@ class Gateway:
             await reply.aclose()
             return Outcome(416, None, bare=Bare(content_type, headers=passed))
         return Outcome(reply.status, None, bare=Bare(content_type, stream=reply, headers=passed))
+
+    async def _stream(self, call: Call, authorization: str | None) -> MediaReply:
+        template = call.operation.upstream or call.resource.upstream_instance
+        headers = {"Range": call.request.range} if call.request.range else {}
+        if call.request.range and call.request.if_range:
+            headers["If-Range"] = call.request.if_range
+        return await self.upstream.stream(
+            call.resource.host,
+            template.format(**call.path),
+            endpoint=call.endpoint,
+            authorization=authorization,
+            request_id=_request_id(),
+            headers=headers,
+        )
 
     async def text(self, call: Call) -> Outcome:
         """One field of the upstream item as the whole answer (a transcription's ``.txt``)."""
@@ -410,21 +441,6 @@ def created_uri(call: Call, body: Mapping[str, object]) -> str | None:
     path = (call.operation.created or call.resource.legacy_path).format(**call.path)
     suffix = f".{call.request.fmt}" if call.request.explicit else ""
     return f"{resources.LEGACY_PREFIX}{path}/{sid}{suffix}"
-
-
-def legacy_error(exc: UpstreamRestError, call: Call, target: str) -> UpstreamRestError:
-    """The upstream's error with its 2010 path replaced by the legacy one; a 404 says which legacy
-    resource was not found, in Twilio's words."""
-    legacy_uri = call.request.uri()
-    if exc.status == 404:
-        message = f"The requested resource {legacy_uri} was not found"
-    else:
-        upstream_path = target.split("?", 1)[0]
-        message = exc.message.replace(upstream_path, legacy_uri)
-        message = message.replace(upstream_path.removesuffix(".json"), legacy_uri)
-    if message == exc.message:
-        return exc
-    return UpstreamRestError(message, code=exc.code, status=exc.status, more_info=exc.more_info)
 
 
 def _request_id() -> str | None:

@@ -196,6 +196,11 @@ class Operation:
     created: str | None = None
     """``create``: the legacy list path whose instance the new item is, when not the resource's own (a
     number bought from ``/Local`` is ``/IncomingPhoneNumbers/{Sid}``): the 201's ``Location``."""
+    public: bool = False
+    """Answered without credentials too (the complete 2008 Recordings page: a recording's audio URL is
+    public, so an app can embed it in a page or ``<Play>`` it): the upstream is asked without any, and
+    only if the account enforces credentials on its media, with the gateway's own
+    (:meth:`gateway.auth.Authorizer.media`)."""
     hides: bool = False
     """A DELETE the upstream cannot do (2010 keeps its notification log read-only): the gateway reads
     the item (404 if the upstream has none) and hides it from then on, from its instance and from

@@ -6,6 +6,11 @@ DateCreated, DateUpdated). The instance is what a 2008 app was handed as a Recor
 suffix (or with ``.wav``) it is the audio as ``audio/x-wav``, with ``.mp3`` as ``audio/mpeg``, and only
 with ``.xml`` (or ``.json``/``.csv``/``.html``) the metadata. The audio is streamed from 2010's own
 media URLs (``/Recordings/{Sid}.wav``, ``.mp3``), never held whole (:mod:`gateway.upstream.media`).
+
+The audio is public, as the complete 2008 page says of a recording's URL (apps embed it in web pages
+and ``<Play>`` it): it is answered without credentials too (``public``). The list, the metadata
+(``.xml`` and the other document formats) and DELETE still need them: the page protects the list
+explicitly, and its note speaks of the URLs handed out as RecordingUrl, which are the audio.
 """
 
 from __future__ import annotations
@@ -42,10 +47,20 @@ RECORDING = Shape(
 )
 
 WAV = Operation(
-    "fetch", "GET", answer="media", content_type="audio/x-wav", upstream=API + "/Recordings/{Sid}.wav"
+    "fetch",
+    "GET",
+    answer="media",
+    content_type="audio/x-wav",
+    upstream=API + "/Recordings/{Sid}.wav",
+    public=True,
 )
 MP3 = Operation(
-    "fetch", "GET", answer="media", content_type="audio/mpeg", upstream=API + "/Recordings/{Sid}.mp3"
+    "fetch",
+    "GET",
+    answer="media",
+    content_type="audio/mpeg",
+    upstream=API + "/Recordings/{Sid}.mp3",
+    public=True,
 )
 AUDIO = ops({"": WAV, "wav": WAV, "mp3": MP3})
 

@@ -33,8 +33,9 @@ def config_from_env(
     ``SANDBOX_SEED`` (``calls=N,conferences=N,…``), ``SANDBOX_CALL_STEP`` and ``SANDBOX_CALL_LENGTH``
     (seconds; the clock of made calls), ``SANDBOX_MESSAGE_STEP`` (seconds a sent message spends queued,
     then sending), ``SANDBOX_UNREACHABLE_NUMBERS`` (E.164, comma-separated: messages to them fail; default
-    +15005550009), ``SANDBOX_SHORT_CODES`` (per account, default 2) and ``SANDBOX_MEDIA_REDIRECT`` (a base
-    URL recording audio is redirected to, as to a storage host). Arguments given win over the
+    +15005550009), ``SANDBOX_SHORT_CODES`` (per account, default 2), ``SANDBOX_MEDIA_REDIRECT`` (a base
+    URL recording audio is redirected to, as to a storage host) and ``SANDBOX_MEDIA_AUTH`` (accounts,
+    comma-separated, whose recordings' media need credentials). Arguments given win over the
     environment."""
     accounts = {
         env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID): env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
@@ -65,7 +66,15 @@ def config_from_env(
         unreachable_numbers=_numbers(env.get("SANDBOX_UNREACHABLE_NUMBERS", "+15005550009")),
         short_codes=int(env.get("SANDBOX_SHORT_CODES", "2")),
         media_redirect=env.get("SANDBOX_MEDIA_REDIRECT", "").rstrip("/") or None,
+        media_auth=_accounts(env.get("SANDBOX_MEDIA_AUTH", "")),
     )
+
+
+def _accounts(raw: str) -> frozenset[str]:
+    accounts = frozenset(filter(None, (part.strip() for part in raw.split(","))))
+    if any(len(sid) != 34 or not sid.startswith("AC") for sid in accounts):
+        raise ValueError("SANDBOX_MEDIA_AUTH must be AccountSids, comma-separated")
+    return accounts
 
 
 def _numbers(raw: str) -> frozenset[str]:

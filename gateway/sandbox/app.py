@@ -65,6 +65,9 @@ class SandboxConfig:
     """Short codes each account has (67898, 68009, …)."""
     media_redirect: str | None = None
     """Base URL recording audio is redirected to (a storage host), if set."""
+    media_auth: frozenset[str] = frozenset()
+    """Accounts that enforce HTTP auth on their recordings' media URLs (2010's account setting); the
+    others' are public, as 2010's are by default."""
     clock: Callable[[], float] = time.time
 
 

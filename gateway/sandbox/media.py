@@ -1,6 +1,8 @@
 """Recording audio at 2010's media URLs — ``/Recordings/{Sid}`` and ``.wav`` as ``audio/x-wav``, ``.mp3``
 as ``audio/mpeg`` — outside the spec (which has only the JSON), generated as it is read (:mod:`.audio`),
-with ``Content-Length``, ``Accept-Ranges`` and single ``Range`` requests (206, or 416). With
+with ``Content-Length``, ``Accept-Ranges`` and single ``Range`` requests (206, or 416). Those URLs are
+public (no credentials asked, none checked) unless the account enforces HTTP auth on its media
+(``media_auth``): then they need the account's credentials, as every other endpoint does. With
 ``media_redirect`` set, those URLs answer ``302`` to ``{media_redirect}/storage/{token}.{ext}`` instead,
 a storage URL that needs no credentials, as the real API may; the storage route remembers whether
 credentials came.
@@ -62,12 +64,15 @@ def serve(item: Entry, kind: audio.Kind, header: str | None) -> Response:
 
 
 def media_routes(sandbox: Any) -> list[Route]:
-    """The recordings' audio: authenticated at 2010's URLs, or (redirected) at a storage URL."""
+    """The recordings' audio: at 2010's URLs, public or authenticated, or (redirected) at a storage URL."""
     recordings: Recordings = sandbox.recordings
+    enforced: frozenset[str] = sandbox.config.media_auth
 
     def handler(kind: audio.Kind) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            account = sandbox.authenticate(request, request.path_params["AccountSid"])
+            account = request.path_params["AccountSid"]
+            if account in enforced:
+                sandbox.authenticate(request, account)
             sid = request.path_params["Sid"]
             with sandbox.store.lock:
                 recordings.refresh()

@@ -144,8 +144,22 @@ async def test_recording_audio(api: httpx.AsyncClient, sandbox_app: Any) -> None
     assert (part.status_code, part.content) == (206, audio.body("wav", 2)[10:])
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox.test"
-    ) as anonymous:
+    ) as anonymous:  # public, as 2010's media URLs are unless the account enforces auth on them
+        assert (await anonymous.get(f"{BASE}/Recordings/{made.sid}.mp3")).content == audio.body("mp3", 2)
+        is_error(await anonymous.get(f"{BASE}/Recordings/{made.sid}.json"), 401, 20003)  # the metadata
+
+
+async def test_recording_audio_of_an_account_that_enforces_media_auth(clock: Clock) -> None:
+    config = SandboxConfig(accounts={ACCOUNT: TOKEN}, clock=clock, media_auth=frozenset({ACCOUNT}))
+    sandbox_app = create_sandbox(config)
+    made = recorded(sandbox_app, 2)
+    transport = httpx.ASGITransport(app=sandbox_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as anonymous:
         is_error(await anonymous.get(f"{BASE}/Recordings/{made.sid}"), 401, 20003)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://sandbox.test", auth=(ACCOUNT, TOKEN)
+    ) as api:
+        assert (await api.get(f"{BASE}/Recordings/{made.sid}")).content == audio.body("wav", 2)
 
 
 async def test_notifications_and_a_failed_webhook(

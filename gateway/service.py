@@ -115,14 +115,8 @@ class Gateway:
             if not resource.valid(name, value):
                 raise NotFound(f"The requested resource was not found: {value!r} is not a {name}")
         if not request.authorization and operation.public:
-            return Call(
-                request,
-                resource,
-                operation,
-                path,
-                None,
-                self.auth.anonymous(resource, path.get("AccountSid")),
-            )
+            anonymous = self.auth.anonymous(resource, path.get("AccountSid"))
+            return Call(request, resource, operation, path, None, anonymous)
         authorization, bound = self.authorize(request.authorization)
         if bound is not None:
             self.auth.within(resource, path.get("AccountSid"), bound)
@@ -289,13 +283,9 @@ class Gateway:
         """A DELETE the upstream cannot do: the item is read (404 if the upstream has none, or it is
         another account's, or hidden already), then hidden from this account's views."""
         body = await self._call(call, "GET", target)
-        if (
-            not isinstance(body, Mapping)
-            or body.get("account_sid") != call.account
-            or not self._owned(call, body)
-        ):
+        if not isinstance(body, Mapping) or body.get("account_sid") != call.account:
             raise self._gone(call)
-        if await self.hidden.hidden(call.account, call.path["Sid"]):
+        if not self._owned(call, body) or await self.hidden.hidden(call.account, call.path["Sid"]):
             raise self._gone(call)
         await self.hidden.hide(call.account, call.path["Sid"])
         return Outcome(204, None)

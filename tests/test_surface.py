@@ -104,7 +104,7 @@ def _sid(kind: str) -> str:
 
 COMPLETE_PAGES = [
     (
-        "notification.complete.md",
+        "notifications.md (complete copy)",
         "DELETE",
         f"/2008-08-01/Accounts/{ACCOUNT}/Notifications/NO{'0' * 32}",
         None,

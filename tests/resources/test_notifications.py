@@ -135,7 +135,7 @@ def listed(response: httpx.Response) -> tuple[dict[str, str], list[str]]:
 async def test_delete_is_204_then_the_entry_is_404_and_on_no_list(
     client: httpx.AsyncClient, sandbox: Any, upstream: CountingTransport
 ) -> None:
-    """notification.complete.md: DELETE answers 204 with no body. 2010 keeps the log read-only, so the
+    """The complete Notifications page: DELETE answers 204 with no body. 2010 keeps the log read-only, so the
     entry is hidden by the gateway: 404 as an instance (the call's too), gone from the account's list
     and the call's, with exact totals; the upstream still has it and was asked no DELETE."""
     entries = [logged(sandbox, 100 + i) for i in range(5)]

@@ -69,6 +69,9 @@ environment variables:
   SANDBOX_SHORT_CODES       short codes per account, 67898 upward (default 2)
   SANDBOX_MEDIA_REDIRECT    a base URL recording audio is redirected to, as to a storage host
                             (default none)
+  SANDBOX_MEDIA_AUTH        accounts (sids, comma-separated) whose recordings' audio needs
+                            credentials, as when a 2010 account enforces HTTP auth on its media
+                            (default none: public)
 """
 
 REPLAY_DESCRIPTION = """\

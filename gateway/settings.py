@@ -148,8 +148,8 @@ SPECS: tuple[Spec, ...] = (
         "deleted_notification_days",
         _positive_int,
         "400",
-        "Days a notification deleted through the gateway stays hidden (2010 keeps its log read-only, so "
-        "the deletion is the gateway's, in the list store); no shorter than the upstream keeps one.",
+        "Days a notification deleted through the gateway stays hidden (2010 cannot delete one, so the "
+        "deletion is the gateway's, kept in the list store); no shorter than the upstream keeps one.",
     ),
     Spec("max_body_bytes", _positive_int, "1048576", "Largest request body (413 above)."),
     Spec(

@@ -8,13 +8,14 @@ The only module that knows the data path as a whole; it never sees a framework o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from gateway import observability as obs
 from gateway import resources
 from gateway.auth import Authorizer
-from gateway.dialect.document import Document, Instance, Listing
+from gateway.call import Bare, Call, Outcome, route_template
+from gateway.dialect.document import Instance, Listing
 from gateway.dialect.legacy import LegacyRequest
 from gateway.dialect.params import upstream_form, upstream_queries
 from gateway.dialect.translate import translator
@@ -42,54 +43,6 @@ MEDIA_AUTH = (
     "This recording's account requires credentials for its media: send the account's credentials "
     "(HTTP Basic) with the request"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Bare:
-    """An answer that is not a legacy document: bytes (a transcription's text), or upstream media still
-    on the wire (``stream``), with the headers it passes back."""
-
-    content_type: str
-    body: bytes = b""
-    stream: MediaReply | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status: int
-    document: Document | None
-    columns: tuple[str, ...] = ()
-    bare: Bare | None = None
-    location: str | None = None
-    """A 201's ``Location``: the legacy URI of what it created."""
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """What one request is about, resolved against the registry."""
-
-    request: LegacyRequest
-    resource: Resource
-    operation: Operation
-    path: dict[str, str]
-    authorization: str | None
-    bound: tuple[str, ...] | None = None
-    """Sidecar mode: the accounts the client's credential is bound to, the only ones it may act for."""
-
-    @property
-    def account(self) -> str:
-        """The account whose lists a write makes count afresh; a list whose path names no account
-        (the account list) has the scope ``""``."""
-        return self.path.get("AccountSid", "")
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.resource.name}.{self.operation.action}"
-
-
-def route_template(resource: Resource, instance: bool) -> str:
-    return resources.LEGACY_PREFIX + resource.legacy_path + ("/{Sid}" if instance else "")
 
 
 class Gateway:

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 from gateway import observability as obs
 from gateway.asgi import Message, Receive, Scope, Send
+from gateway.call import Bare
 from gateway.dialect import legacy, render
 from gateway.dialect.document import Problem
 from gateway.errors import GatewayError, MethodNotAllowed, Unauthorized
-from gateway.service import Bare
 from gateway.upstream.transport import Interrupted
 
 T = TypeVar("T")

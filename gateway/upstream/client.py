@@ -4,8 +4,10 @@ answers the gateway can use.
 Only the configured hosts are ever called: a relative target is joined to its host's base URL, and an
 absolute one (a ``next_page_url``) must have exactly that base's scheme, host and port, otherwise
 :class:`BadGateway` — credentials never follow a link elsewhere. Idempotent requests (GET, DELETE) are
-retried on connect errors and 502/503/504 with exponential backoff and full jitter, honouring
-``Retry-After``; a POST is never retried (a validation request places a phone call).
+retried on 502/503/504 and on failures before the request left (``connecting``: DNS, refused, TLS,
+connect timeout) with exponential backoff and full jitter, honouring ``Retry-After``; never after the
+request may have reached the upstream (a connection lost after sending, a read timeout). A POST is
+never retried (a validation request places a phone call).
 
 One deadline per legacy request (:func:`deadline`, set by the app when a legacy request starts): every
 call made for it — each attempt, each wait for a pool slot, each list page — ends by then (504).

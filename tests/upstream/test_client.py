@@ -293,7 +293,8 @@ async def test_host_failures_still_open_the_breaker(status: int) -> None:
     assert len(calls) == 2
 
 
-async def test_a_cancelled_trial_call_does_not_hold_the_breaker() -> None:
+@pytest.mark.parametrize("path", ["send", "stream"])
+async def test_a_cancelled_trial_call_does_not_hold_the_breaker(path: str) -> None:
     settings = Settings(upstream=BASE, trunking_upstream=BASE, retries=0, breaker_threshold=1)
     mode = ["fail"]
     hang = asyncio.Event()
@@ -308,7 +309,10 @@ async def test_a_cancelled_trial_call_does_not_hold_the_breaker() -> None:
     with pytest.raises(BadGateway):  # the failure that opens it
         await call(upstream)
     mode[0] = "hang"
-    trial = asyncio.create_task(call(upstream))
+    if path == "send":
+        trial: asyncio.Task[Any] = asyncio.create_task(call(upstream))
+    else:
+        trial = asyncio.create_task(upstream.stream("api", "/audio", endpoint="test"))
     await asyncio.sleep(0.05)
     trial.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -13,7 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from pyreqwest.exceptions import ConnectError, ConnectTimeoutError, ReadError, ReadTimeoutError
+from pyreqwest.exceptions import (
+    CauseErrorDetails,
+    ConnectError,
+    ConnectTimeoutError,
+    ReadError,
+    ReadTimeoutError,
+)
 
 from gateway.upstream.senders import Sender, sender
 from gateway.upstream.transport import (
@@ -228,7 +234,7 @@ async def test_tls_is_verified_and_a_private_ca_is_added_with_ssl_cert_file(
     server.close()
 
 
-def _chain(*messages: str) -> dict[str, object]:
+def _chain(*messages: str) -> CauseErrorDetails:
     return {"causes": [{"message": message} for message in messages]}
 
 
@@ -286,4 +292,5 @@ def test_only_a_failure_hyper_names_a_connect_failure_counts_as_never_sent(
     ConnectTimeoutError for a hung answer: its class alone would have both retried."""
     with pytest.raises(raised) as caught, _reqwest_errors():
         raise error
+    assert isinstance(caught.value, Timeout | Unreachable)
     assert caught.value.connecting is connecting

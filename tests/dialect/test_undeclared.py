@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from gateway import sandbox
 from gateway.dialect import undeclared
 from gateway.edge.app import create_app
 from gateway.observability import REGISTRY
@@ -23,7 +24,7 @@ from gateway.resources.model import PATH_SIDS
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, OTHER, serving
 
-ROOT = Path(__file__).resolve().parents[2]
+SPECS = Path(sandbox.__file__).parent / "specs"
 BASE = "http://up.test"
 STRANGER = OTHER
 MARK = "http://undeclared.test/"
@@ -141,7 +142,7 @@ def test_the_2010_names_are_the_request_bodies_of_the_operations_the_registry_wr
     }
     names: set[str] = set()
     reached: set[str] = set()
-    for spec in (ROOT / "gateway" / "sandbox" / "specs").glob("*.json"):
+    for spec in SPECS.glob("*.json"):
         for template, methods in json.loads(spec.read_text())["paths"].items():
             body = methods.get("post", {}).get("requestBody")
             if shape(template) in targets and body is not None:

@@ -72,6 +72,13 @@ CACHE_FALLBACK = Counter(
     ("operation",),
     registry=REGISTRY,
 )
+UNDECLARED_PARAMS = Counter(
+    "gateway_undeclared_params_total",
+    "Write parameters the 2008 operation does not declare, dropped before the upstream, by resource, "
+    "operation and name ('other' for a name the gateway does not know).",
+    ("resource", "operation", "param"),
+    registry=REGISTRY,
+)
 SHADOW_DIFFS = Counter(
     "gateway_shadow_diffs_total",
     "Shadow comparisons against a legacy upstream, by route and result (same, different, error, skipped).",

@@ -15,6 +15,7 @@ from gateway import observability as obs
 from gateway import resources
 from gateway.auth import Authorizer
 from gateway.call import Bare, Call, Outcome, route_template
+from gateway.dialect import undeclared
 from gateway.dialect.document import Instance, Listing
 from gateway.dialect.legacy import LegacyRequest
 from gateway.dialect.params import upstream_form, upstream_queries
@@ -222,6 +223,7 @@ class Gateway:
         return Outcome(200, None, bare=Bare(content_type, body=text.encode("utf-8")))
 
     async def delete(self, call: Call) -> Outcome:
+        undeclared.drop(call.resource.name, call.operation.action, call.request.params)
         target = call.resource.upstream_instance.format(**call.path)
         if call.operation.hides:
             return await self.hide(call, target)
@@ -246,7 +248,7 @@ class Gateway:
     async def write(self, call: Call) -> Outcome:
         given = dict(call.request.params)
         form = upstream_form(call.operation.params, given, self.settings.phone_region)
-        form.update(given)  # 2010-only and unknown parameters pass through unchanged
+        undeclared.drop(call.resource.name, call.operation.action, given)  # never sent upstream
         path = call.operation.upstream
         if path is None:
             create = call.operation.action == "create"

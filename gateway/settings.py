@@ -109,7 +109,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("retry_backoff", _non_negative_seconds, "0.1", "First retry delay, seconds (doubles)."),
     Spec("retry_max_backoff", _non_negative_seconds, "2", "Largest retry delay, seconds."),
     Spec("breaker_threshold", _positive_int, "5", "Consecutive failures that open the breaker."),
-    Spec("breaker_cooldown", _seconds, "30", "Seconds an open breaker waits before a trial call."),
+    Spec(
+        "breaker_cooldown",
+        _seconds,
+        "30",
+        "Longest wait of an open breaker before probe calls, seconds (the wait starts at 0.5 s and doubles).",
+    ),
     Spec(
         "list_cache_ttl",
         _non_negative_seconds,

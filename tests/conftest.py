@@ -74,6 +74,17 @@ class CountingTransport(httpx.AsyncBaseTransport):
         self.requests.clear()
 
 
+async def call_upstream(upstream: CountingTransport, form: dict[str, str]) -> dict[str, Any]:
+    """A call made on the upstream itself (2010 parameters a legacy request cannot carry, ``Record``)."""
+    async with httpx.AsyncClient(
+        transport=upstream, base_url="http://sandbox.test", auth=(ACCOUNT, TOKEN)
+    ) as api:
+        answer = await api.post(f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json", data=form)
+    assert answer.status_code == 201, answer.text
+    made: dict[str, Any] = answer.json()
+    return made
+
+
 def get_scope(
     path: str,
     *,

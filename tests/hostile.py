@@ -108,8 +108,9 @@ class HostileUpstream:
         return Request(method, target, headers, body)
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[HostileUpstream]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def running(self, port: int = 0) -> AsyncIterator[HostileUpstream]:
+        """Listening on ``port`` (any free one by default) until the block ends."""
+        server = await asyncio.start_server(self._serve, "127.0.0.1", port)
         port = server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         try:

@@ -190,22 +190,33 @@ async def test_validation_extension_after_the_number_becomes_upstream_extension(
     assert sent["CallDelay"] == "0"
 
 
-async def test_2010_only_parameters_pass_through(
+async def test_parameters_the_2008_page_does_not_declare_never_reach_the_upstream(
     client: httpx.AsyncClient, upstream: CountingTransport
 ) -> None:
-    await client.post(
+    """outgoing-caller-ids.md accepts PhoneNumber, FriendlyName and CallDelay; 2010's Extension
+    (given apart from the number), StatusCallback and StatusCallbackMethod are dropped."""
+    response = await client.post(
         f"{PREFIX}/OutgoingCallerIds",
         data={
             "PhoneNumber": "4155551212",
+            "FriendlyName": "Desk",
             "Extension": "77",
             "StatusCallback": "http://127.0.0.1:9/cb",
             "StatusCallbackMethod": "GET",
         },
     )
+    assert response.status_code == 200
     sent = dict(httpx.QueryParams(upstream.requests[-1].content.decode()))
-    assert sent["Extension"] == "77"
-    assert sent["StatusCallback"] == "http://127.0.0.1:9/cb"
-    assert sent["StatusCallbackMethod"] == "GET"
+    assert sent == {"PhoneNumber": "+14155551212", "FriendlyName": "Desk"}
+
+
+async def test_an_extension_given_both_ways_alike_is_sent_once(
+    client: httpx.AsyncClient, upstream: CountingTransport
+) -> None:
+    data = {"PhoneNumber": "415-555-1212 x 5", "Extension": "5"}
+    assert (await client.post(f"{PREFIX}/OutgoingCallerIds", data=data)).status_code == 200
+    sent = dict(httpx.QueryParams(upstream.requests[-1].content.decode()))
+    assert sent == {"PhoneNumber": "+14155551212", "Extension": "5"}
 
 
 @pytest.mark.parametrize("number", ["12345", "555-1212", "not a number", "+141586753096", ""])

@@ -10,6 +10,7 @@ import base64
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -41,6 +42,9 @@ def twilio_like(seen: list[httpx.Request]) -> Callable[[httpx.Request], httpx.Re
         if request.url.path == "/2010-04-01/Accounts.json":  # the master and every subaccount
             accounts = [{"sid": sid, "friendly_name": sid, "status": "active"} for sid in EVERY_ACCOUNT]
             return httpx.Response(200, json={"accounts": accounts, "next_page_uri": None})
+        own = re.fullmatch(r"/2010-04-01/Accounts/(AC\w{32})\.json", request.url.path)
+        if own is not None:  # an account itself
+            return httpx.Response(200, json={"sid": own.group(1), "friendly_name": "x", "status": "active"})
         account = re.search(r"/Accounts/(AC\w{32})/", request.url.path)
         if account is None:  # Trunking: the trunks of the credentials' own account
             return httpx.Response(200, json={"phone_numbers": [], "meta": {"next_page_url": None}})
@@ -246,3 +250,34 @@ async def test_trunking_acts_for_the_injected_account_only(seen: list[httpx.Requ
         assert (await client.get(f"/2008-08-01/Accounts/{MASTER}/{trunk}")).status_code == 200
         assert (await client.get(f"/2008-08-01/Accounts/{TENANT}/{trunk}")).status_code == 404
     assert [request.url.path for request in seen] == [f"/v1/{trunk}"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "form"),
+    [
+        ("PUT", f"/2008-08-01/Accounts/{TENANT}/IncomingPhoneNumbers/{CALLER}", {"AccountSid": STRANGER}),
+        ("POST", f"/2008-08-01/Accounts/{TENANT}/IncomingPhoneNumbers/{CALLER}", {"AccountSid": STRANGER}),
+        ("PUT", f"/2008-08-01/Accounts/{TENANT}", {"OwnerAccountSid": STRANGER, "AccountSid": STRANGER}),
+        ("POST", f"/2008-08-01/Accounts/{TENANT}/OutgoingCallerIds", {"PhoneNumber": "4158675309"}),
+        ("PUT", caller(TENANT), {"AccountSid": STRANGER}),
+        ("POST", f"/2008-08-01/Accounts/{TENANT}/SMS/Messages", {"From": "4158675309", "To": "4155551212"}),
+    ],
+)
+async def test_a_parameter_naming_another_account_never_reaches_the_upstream(
+    sidecar: Any, seen: list[httpx.Request], method: str, path: str, form: dict[str, str]
+) -> None:
+    """The upstream gets the injected master credentials, which reach every account: an
+    ``AccountSid=…`` passed on would move the tenant's number (or caller id, or message) into
+    another tenant's account. Only what the 2008 operation declares is sent."""
+    data = {"FriendlyName": "mine", "Body": "hi", "AccountSid": STRANGER, **form}
+    async with sidecar((TENANT, "tenant:token+x")) as client:
+        await client.request(method, path, data=data)
+    [write] = [request for request in seen if request.method == "POST"]
+    master = "Basic " + base64.b64encode(f"{MASTER}:{MASTER_TOKEN}".encode()).decode()
+    assert write.headers["authorization"] == master
+    assert write.url.path.startswith(f"/2010-04-01/Accounts/{TENANT}")
+    sent = dict(parse_qsl(write.content.decode()))
+    assert not {"AccountSid", "OwnerAccountSid"} & set(sent)
+    assert all(
+        STRANGER not in str(request.url) and STRANGER.encode() not in request.content for request in seen
+    )

@@ -46,7 +46,8 @@ def _values(param: Param, value: str) -> tuple[str, ...]:
 
 
 def upstream_form(declared: tuple[Param, ...], params: dict[str, str], region: str) -> dict[str, str]:
-    """Pops the declared parameters from ``params``; returns them under their upstream names."""
+    """Pops the declared parameters from ``params``; returns them under their upstream names. What is
+    left in ``params`` the operation does not declare: it is never sent upstream (:mod:`.undeclared`)."""
     out: dict[str, str] = {}
     for param in declared:
         value = params.pop(param.name, None)
@@ -71,7 +72,7 @@ def upstream_form(declared: tuple[Param, ...], params: dict[str, str], region: s
 def _number(param: Param, value: str, params: dict[str, str], out: dict[str, str], region: str) -> str:
     parsed = phone.parse(value, region=region, name=param.name)
     if parsed.extension and param.split_extension_to:
-        given = params.get(param.split_extension_to)
+        given = params.pop(param.split_extension_to, None)  # the same extension twice: consumed
         if given is not None and given != parsed.extension:
             raise BadRequest(
                 f"{param.name} carries extension {parsed.extension} but {param.split_extension_to} is {given}"

@@ -108,6 +108,11 @@ def _anywhere(kind: str, path: str) -> Search:
     )
 
 
+_NAMED = Param("PhoneNumber", phone=True)
+"""Not on the 2008 page: 2010's way to buy one number by name (found by a search elsewhere), declared
+so that it reaches the upstream (an undeclared parameter never does); bought as named, no search."""
+
+
 def _buy(
     kind: str, codes: str, search: Search, params: tuple[Param, ...], shape: Shape | None = None
 ) -> Operation:
@@ -116,7 +121,7 @@ def _buy(
     return Operation(
         "create",
         "POST",
-        (area, *params),
+        (area, _NAMED, *params),
         shape=shape,
         writes=True,
         upstream=API + ".json",

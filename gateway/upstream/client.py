@@ -4,15 +4,18 @@ answers the gateway can use.
 Only the configured hosts are ever called: a relative target is joined to its host's base URL, and an
 absolute one (a ``next_page_url``) must have exactly that base's scheme, host and port, otherwise
 :class:`BadGateway` — credentials never follow a link elsewhere. Idempotent requests (GET, DELETE) are
-retried on connect errors and 502/503/504 with exponential backoff and full jitter, honouring
-``Retry-After``; a POST is never retried (a validation request places a phone call).
+retried on 502/503/504 and on failures before the request left (``connecting``: DNS, refused, TLS,
+connect timeout) with exponential backoff and full jitter, honouring ``Retry-After``; never after the
+request may have reached the upstream (a connection lost after sending, a read timeout). A POST is
+never retried (a validation request places a phone call).
 
 One deadline per legacy request (:func:`deadline`, set by the app when a legacy request starts): every
 call made for it — each attempt, each wait for a pool slot, each list page — ends by then (504).
 
-Each host has a breaker that opens after consecutive *host* failures — no connection, no answer in
-time, or 502/503/504 — and lets one trial call through after a cool-down. Any other answer, a 500 or a
-Twilio error about one request included, is about that request, not the host (docs/operations.md).
+Each host has a breaker (:mod:`gateway.upstream.breaker`) that opens after consecutive *host*
+failures — no connection, no answer in time, or 502/503/504 — and lets a few probe calls through after
+a short wait that grows while the host stays down. Any other answer, a 500 or a Twilio error about one
+request included, is about that request, not the host (docs/operations.md).
 
 Answers the gateway cannot relay are 502: a final 1xx or 3xx, a status outside 100–599, a body over
 ``GATEWAY_MAX_UPSTREAM_BODY_BYTES``. The credentials sent with a request are removed from an error
@@ -42,12 +45,12 @@ from gateway import tracing
 from gateway.errors import (
     BadGateway,
     GatewayTimeout,
-    ServiceUnavailable,
     Unauthorized,
     UpstreamRestError,
 )
 from gateway.observability import credentials_in, scrub
 from gateway.settings import Settings
+from gateway.upstream.breaker import Breaker
 from gateway.upstream.media import MediaClient, MediaReply
 from gateway.upstream.senders import sender
 from gateway.upstream.transport import Busy, Oversized, RawResponse, Timeout, Unreachable
@@ -74,46 +77,6 @@ def deadline(seconds: float) -> Iterator[None]:
 
 Reply = RawResponse
 """status, headers (lower-case names), body."""
-
-
-class Breaker:
-    """Closed → open after ``threshold`` consecutive failures → half-open after ``cooldown``."""
-
-    def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.threshold = threshold
-        self.cooldown = cooldown
-        self.clock = clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self.trial_running = False
-
-    @property
-    def state(self) -> str:
-        if self.opened_at is None:
-            return "closed"
-        return "half-open" if self.clock() - self.opened_at >= self.cooldown else "open"
-
-    def before(self) -> None:
-        state = self.state
-        if state == "open" or (state == "half-open" and self.trial_running):
-            raise ServiceUnavailable()
-        if state == "half-open":
-            self.trial_running = True
-
-    def success(self) -> None:
-        self.failures = 0
-        self.opened_at = None
-        self.trial_running = False
-
-    def abandon(self) -> None:
-        """The call never reached the host: it says nothing about it (a trial may run again)."""
-        self.trial_running = False
-
-    def failure(self) -> None:
-        self.failures += 1
-        self.trial_running = False
-        if self.opened_at is not None or self.failures >= self.threshold:
-            self.opened_at = self.clock()
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -247,7 +210,7 @@ class Upstream:
         if authorization:
             sent["Authorization"] = authorization
         breaker = self.breakers[host]
-        breaker.before()
+        ticket = breaker.before()
         started = time.perf_counter()
         try:
             with tracing.upstream_span(host, "GET", endpoint, sent) as span:
@@ -255,13 +218,16 @@ class Upstream:
                 span.answered(reply.status)
         except (BadGateway, GatewayTimeout) as exc:
             self._observe(endpoint, "GET", "timeout" if isinstance(exc, GatewayTimeout) else "error", started)
-            breaker.failure()
+            breaker.failure(ticket)
+            raise
+        except BaseException:
+            breaker.abandon(ticket)
             raise
         self._observe(endpoint, "GET", str(reply.status), started)
         if reply.status in HOST_FAILURES:
-            breaker.failure()
+            breaker.failure(ticket)
         else:
-            breaker.success()
+            breaker.success(ticket)
         return reply
 
     def _deadline(self) -> float:
@@ -288,7 +254,7 @@ class Upstream:
         for attempt in range(attempts):
             if deadline <= time.monotonic():
                 raise GatewayTimeout()
-            breaker.before()
+            ticket = breaker.before()
             started = time.perf_counter()
             try:
                 reply = await self.sender.send(
@@ -296,28 +262,28 @@ class Upstream:
                 )
             except Oversized:
                 self._observe(endpoint, method, "oversized", started)
-                breaker.success()
+                breaker.success(ticket)
                 raise BadGateway(
                     "The upstream API answered with a body larger than the gateway accepts"
                 ) from None
             except Busy:
                 self._observe(endpoint, method, "busy", started)
-                breaker.abandon()
+                breaker.abandon(ticket)
                 raise GatewayTimeout() from None
-            except asyncio.CancelledError:
-                breaker.abandon()  # a trial cut short must not hold the breaker half-open for good
-                raise
             except (Timeout, Unreachable) as exc:
                 self._observe(endpoint, method, "timeout" if isinstance(exc, Timeout) else "error", started)
-                breaker.failure()
+                breaker.failure(ticket)
                 if exc.connecting and await self._backoff(attempt, attempts, None, deadline):
                     continue
                 raise (GatewayTimeout() if isinstance(exc, Timeout) else BadGateway()) from None
+            except BaseException:
+                breaker.abandon(ticket)  # cancelled: a probe cut short must not hold its slot for good
+                raise
             self._observe(endpoint, method, str(reply.status), started)
             if reply.status in HOST_FAILURES:
-                breaker.failure()
+                breaker.failure(ticket)
             else:
-                breaker.success()
+                breaker.success(ticket)
             if reply.status in RETRY_STATUSES and await self._backoff(
                 attempt, attempts, retry_after(reply.headers), deadline
             ):

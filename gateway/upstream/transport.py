@@ -15,6 +15,9 @@ body* (a body sent one byte a second times out); a body longer than ``max_body``
 They raise :class:`Unreachable` (connect failures, a connection lost or a malformed answer),
 :class:`Timeout` (:class:`Busy` when the deadline passed before the request could go out) and
 :class:`Oversized`; :mod:`gateway.upstream.client` maps those to 502/504 and decides about retries.
+``connecting`` is true only when the request provably never left: DNS, refused connection, TLS
+handshake, connect timeout. A connection lost after the request was written, and a timeout waiting
+for the answer, are not: the upstream may have carried the request out.
 
 Media (``open``): a GET whose body stays on the wire, a :class:`Stream` read chunk by chunk as the
 legacy client takes it, never whole and never capped (audio may be long). The deadline bounds reaching
@@ -165,20 +168,37 @@ def _declared_length(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+NEVER_SENT_KIND = "client error (Connect)"
+"""How hyper's client names its ``Connect`` kind (DNS, TCP connect, TLS handshake, connect timeout:
+nothing written yet) in pyreqwest's cause chain. pyreqwest's classes do not carry it: it raises
+:class:`~pyreqwest.exceptions.ConnectError` for a connection dropped after the request was written too,
+and :class:`~pyreqwest.exceptions.ConnectTimeoutError` for any timeout before the body (a hung
+upstream). The chain is the only place the kind survives; a chain without it counts as sent."""
+
+
+def _never_sent(exc: reqwest_errors.PyreqwestError) -> bool:
+    details = getattr(exc, "details", None)
+    causes = details.get("causes") if isinstance(details, dict) else None
+    return any(isinstance(cause, dict) and cause.get("message") == NEVER_SENT_KIND for cause in causes or ())
+
+
 @contextlib.contextmanager
 def _reqwest_errors() -> Iterator[None]:
-    """pyreqwest's failures as this module's: connect and pool timeouts, timeouts, connect errors."""
+    """pyreqwest's failures as this module's; ``connecting`` only where the request provably never
+    left (:data:`NEVER_SENT_KIND`)."""
     try:
         yield
-    except reqwest_errors.ConnectTimeoutError:
-        raise Timeout("connecting to the upstream timed out", connecting=True) from None
     except reqwest_errors.PoolTimeoutError:
         raise Busy() from None
+    except reqwest_errors.RequestTimeoutError as exc:
+        if _never_sent(exc):
+            raise Timeout("connecting to the upstream timed out", connecting=True) from None
+        raise Timeout("the upstream did not answer in time", connecting=False) from None
     except TimeoutError:
         raise Timeout("the upstream did not answer in time", connecting=False) from None
-    except reqwest_errors.ConnectError as exc:
-        raise Unreachable(f"cannot connect to the upstream: {exc.message}", connecting=True) from None
     except reqwest_errors.PyreqwestError as exc:
+        if _never_sent(exc):
+            raise Unreachable(f"cannot connect to the upstream: {exc.message}", connecting=True) from None
         raise Unreachable(f"the upstream exchange failed: {exc.message}", connecting=False) from None
 
 

@@ -28,7 +28,10 @@ from gateway.upstream.transport import (
 
 @contextlib.contextmanager
 def _httpx_errors() -> Iterator[None]:
-    """httpx's failures (and the deadline's ``TimeoutError``) as :mod:`gateway.upstream.transport`'s."""
+    """httpx's failures (and the deadline's ``TimeoutError``) as :mod:`gateway.upstream.transport`'s.
+    httpx's classes tell where it failed: ``ConnectError``/``ConnectTimeout`` only while connecting
+    (DNS, TCP, TLS), so nothing was sent; a lost connection or a read timeout after that is another
+    class (``RemoteProtocolError``, ``ReadError``, ``ReadTimeout``)."""
     try:
         yield
     except httpx.PoolTimeout:

@@ -302,12 +302,14 @@ async def test_buying_without_an_area_code_finds_one_anywhere(
 async def test_a_number_the_client_names_is_bought_without_a_search(
     client: httpx.AsyncClient, upstream: CountingTransport
 ) -> None:
-    """2010's PhoneNumber, passed through as an unknown parameter, is what the client asked for."""
+    """2010's PhoneNumber (declared beside the 2008 parameters) is what the client asked for, read
+    like any number."""
     upstream.reset()
-    response = await client.post(f"{NUMBERS}/Local", data={"PhoneNumber": "+14157770103"})
+    response = await client.post(f"{NUMBERS}/Local", data={"PhoneNumber": "(415) 777-0103"})
     assert response.status_code == 201, response.text
     assert parse_xml(response.content)[0].findtext("PhoneNumber") == "4157770103"
     assert [r.method for r in upstream.requests] == ["POST"]
+    assert dict(httpx.QueryParams(upstream.requests[0].content.decode()))["PhoneNumber"] == "+14157770103"
 
 
 async def test_a_toll_free_number_bought_anywhere_is_toll_free(client: httpx.AsyncClient) -> None:

@@ -14,12 +14,12 @@ from gateway.edge.app import create_app
 from gateway.errors import (
     BadGateway,
     GatewayTimeout,
-    ServiceUnavailable,
     Unauthorized,
     UpstreamRestError,
 )
 from gateway.settings import Settings
-from gateway.upstream.client import Breaker, Upstream, decode, retry_after
+from gateway.upstream.breaker import Breaker
+from gateway.upstream.client import Upstream, decode, retry_after
 from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, PREFIX, TOKEN, parse_xml, serving, upstream_fixture
 
 BASE = "http://up.test"
@@ -206,29 +206,6 @@ async def test_request_id_and_auth_are_forwarded() -> None:
     assert recorder.requests[0].headers["x-request-id"] == "r-1"
 
 
-def test_breaker_opens_after_threshold_and_half_opens_after_cooldown() -> None:
-    now = [0.0]
-    breaker = Breaker(threshold=3, cooldown=10, clock=lambda: now[0])
-    for _ in range(3):
-        breaker.before()
-        breaker.failure()
-    assert breaker.state == "open"
-    with pytest.raises(ServiceUnavailable):
-        breaker.before()
-    now[0] = 10.0
-    assert breaker.state == "half-open"
-    breaker.before()  # the one trial call
-    with pytest.raises(ServiceUnavailable):
-        breaker.before()  # others still fail fast while the trial runs
-    breaker.failure()
-    assert breaker.state == "open"
-    now[0] = 20.0
-    breaker.before()
-    breaker.success()
-    assert breaker.state == "closed"
-    breaker.before()
-
-
 async def test_breaker_fails_fast_through_the_app() -> None:
     settings = Settings(
         upstream=BASE, trunking_upstream=BASE, retries=0, breaker_threshold=2, breaker_cooldown=60
@@ -316,7 +293,8 @@ async def test_host_failures_still_open_the_breaker(status: int) -> None:
     assert len(calls) == 2
 
 
-async def test_a_cancelled_trial_call_does_not_hold_the_breaker() -> None:
+@pytest.mark.parametrize("path", ["send", "stream"])
+async def test_a_cancelled_trial_call_does_not_hold_the_breaker(path: str) -> None:
     settings = Settings(upstream=BASE, trunking_upstream=BASE, retries=0, breaker_threshold=1)
     mode = ["fail"]
     hang = asyncio.Event()
@@ -327,11 +305,14 @@ async def test_a_cancelled_trial_call_does_not_hold_the_breaker() -> None:
         return httpx.Response(503) if mode[0] == "fail" else httpx.Response(200, json={})
 
     upstream = Upstream(settings, httpx.MockTransport(handler))
-    upstream.breakers["api"].cooldown = 0.0
+    upstream.breakers["api"] = Breaker(threshold=1, cooldown=30, first_wait=0.0, probes=1)
     with pytest.raises(BadGateway):  # the failure that opens it
         await call(upstream)
     mode[0] = "hang"
-    trial = asyncio.create_task(call(upstream))
+    if path == "send":
+        trial: asyncio.Task[Any] = asyncio.create_task(call(upstream))
+    else:
+        trial = asyncio.create_task(upstream.stream("api", "/audio", endpoint="test"))
     await asyncio.sleep(0.05)
     trial.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -339,3 +320,29 @@ async def test_a_cancelled_trial_call_does_not_hold_the_breaker() -> None:
     mode[0] = "ok"
     assert await call(upstream) == {}  # the next call is the trial, not a 503
     await upstream.aclose()
+
+
+async def test_the_gateway_serves_again_half_a_second_after_the_host_is_back() -> None:
+    """GATEWAY_BREAKER_COOLDOWN (60 s here) is the cap of the wait, not the wait: a short outage is
+    refused for about its own length."""
+    settings = Settings(
+        upstream=BASE, trunking_upstream=BASE, retries=0, breaker_threshold=2, breaker_cooldown=60
+    )
+    down = [True]
+    body = upstream_fixture("FetchOutgoingCallerId.fetch")["body"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if down[0]:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={**body, "account_sid": ACCOUNT})
+
+    app = create_app(settings, httpx.MockTransport(handler))
+    path = f"{PREFIX}/OutgoingCallerIds/PN" + "a" * 32
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
+        failed = [(await client.get(path)).status_code for _ in range(3)]
+        down[0] = False
+        refused = (await client.get(path)).status_code
+        await asyncio.sleep(0.6)
+        served = (await client.get(path)).status_code
+    assert failed == [502, 502, 503]
+    assert (refused, served) == (503, 200)

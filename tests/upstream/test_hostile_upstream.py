@@ -8,6 +8,7 @@ import asyncio
 import base64
 import contextlib
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,12 +21,14 @@ import pytest
 from gateway.edge.app import create_app
 from gateway.migration.har import load
 from gateway.settings import Settings
+from gateway.upstream.client import Upstream
 from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, TOKEN, get_scope, parse_xml, serving, upstream_fixture
 from tests.hostile import HostileUpstream, Request, Script, gzip_bomb, json_response, response
 
 CAP = 64 * 1024
 CALLER = "PN" + "e" * 32
 FETCH = re.compile(r"/2010-04-01/Accounts/(AC\w{32})/OutgoingCallerIds/(PN\w{32})\.json")
+FETCH_PATH = "/2010-04-01/Accounts/{account}/OutgoingCallerIds/{sid}.json"
 LIST = re.compile(r"/2010-04-01/Accounts/(AC\w{32})/OutgoingCallerIds\.json")
 
 
@@ -435,3 +438,66 @@ async def test_a_media_answer_that_never_comes_is_a_504_by_the_deadline() -> Non
         elapsed = time.monotonic() - started
     rest_exception(answer, 504)
     assert elapsed < 2
+
+
+# Retries: only what provably never reached the upstream ------------------------------------------
+@pytest.mark.parametrize("kind", ["fast", "httpx"])
+async def test_a_delete_dropped_after_it_was_sent_is_not_repeated(kind: str) -> None:
+    """The upstream read the DELETE (and may have carried it out), then closed the connection: a
+    second DELETE would answer 404 for a delete that succeeded."""
+
+    def handler(request: Request) -> Script:
+        return [None] if request.method == "DELETE" else fetched(request)
+
+    async with gateway(handler, retries=2, upstream_client=kind) as (upstream, client), client() as legacy:
+        answer = await legacy.delete(fetch_path())
+    rest_exception(answer, 502)
+    assert [r.method for r in upstream.requests] == ["DELETE"]
+
+
+@pytest.mark.parametrize("kind", ["fast", "httpx"])
+async def test_a_hung_upstream_costs_one_call_and_one_read_timeout(kind: str) -> None:
+    changes = {"retries": 2, "read_timeout": 1, "total_timeout": 5, "upstream_client": kind}
+    async with gateway(lambda _: [30.0], **changes) as (upstream, client), client() as legacy:
+        started = time.monotonic()
+        answer = await legacy.delete(fetch_path())
+        elapsed = time.monotonic() - started
+    rest_exception(answer, 504)
+    assert len(upstream.requests) == 1
+    assert elapsed < 1.8
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("kind", ["fast", "httpx"])
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_a_refused_connection_is_retried(kind: str, method: str) -> None:
+    """Nothing listens at the first attempt; the upstream starts during the backoff."""
+    port = free_port()
+    upstream = HostileUpstream(fetched)
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start_then_sleep(seconds: float) -> None:
+            await stack.enter_async_context(upstream.running(port))
+
+        settings = Settings(
+            upstream=f"http://127.0.0.1:{port}",
+            trunking_upstream=f"http://127.0.0.1:{port}",
+            retries=2,
+            connect_timeout=1,
+            read_timeout=2,
+            total_timeout=3,
+            upstream_client=kind,
+        )
+        client = Upstream(settings, sleep=start_then_sleep)
+        try:
+            target = FETCH_PATH.format(account=ACCOUNT, sid=CALLER)
+            reply = await client.send("api", method, target, endpoint="test", authorization="Basic eA==")
+        finally:
+            await client.aclose()
+    assert reply.status == (204 if method == "DELETE" else 200)
+    assert [r.method for r in upstream.requests] == [method]

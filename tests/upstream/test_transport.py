@@ -13,6 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from pyreqwest.exceptions import (
+    CauseErrorDetails,
+    ConnectError,
+    ConnectTimeoutError,
+    ReadError,
+    ReadTimeoutError,
+)
 
 from gateway.upstream.senders import Sender, sender
 from gateway.upstream.transport import (
@@ -21,6 +28,7 @@ from gateway.upstream.transport import (
     ReqwestSender,
     Timeout,
     Unreachable,
+    _reqwest_errors,
 )
 from gateway.upstream.transport_httpx import HttpxSender
 from tests.hostile import HostileUpstream, Request, Script, gzip_bomb, json_response, response
@@ -224,3 +232,65 @@ async def test_tls_is_verified_and_a_private_ca_is_added_with_ssl_cert_file(
     assert await get(trusting, url) == (200, b'{"tls":true}')
     await trusting.aclose()
     server.close()
+
+
+def _chain(*messages: str) -> CauseErrorDetails:
+    return {"causes": [{"message": message} for message in messages]}
+
+
+SENDING = "error sending request for url (http://127.0.0.1:1/x)"
+
+
+@pytest.mark.parametrize(
+    ("error", "raised", "connecting"),
+    [
+        (
+            ConnectError("connection error", _chain(SENDING, "client error (Connect)", "tcp connect error")),
+            Unreachable,
+            True,
+        ),
+        (
+            ConnectError(
+                "connection error",
+                _chain(SENDING, "client error (SendRequest)", "connection closed before message completed"),
+            ),
+            Unreachable,
+            False,
+        ),
+        (
+            ConnectError("connection error", _chain(SENDING, "connection reset, client error (Connect)")),
+            Unreachable,
+            False,
+        ),
+        (ConnectError("connection error", {"causes": None}), Unreachable, False),
+        (
+            ConnectTimeoutError(
+                "connection timeout", _chain(SENDING, "client error (Connect)", "deadline has elapsed")
+            ),
+            Timeout,
+            True,
+        ),
+        (ConnectTimeoutError("connection timeout", _chain(SENDING, "operation timed out")), Timeout, False),
+        (ReadTimeoutError("response body timeout", _chain(SENDING)), Timeout, False),
+        (ReadError("response body connection error", _chain(SENDING)), Unreachable, False),
+    ],
+    ids=[
+        "refused",
+        "dropped-after-sending",
+        "kind-inside-text",
+        "no-chain",
+        "connect-timeout",
+        "hung",
+        "body-timeout",
+        "body-lost",
+    ],
+)
+def test_only_a_failure_hyper_names_a_connect_failure_counts_as_never_sent(
+    error: Exception, raised: type[Timeout | Unreachable], connecting: bool
+) -> None:
+    """pyreqwest raises ConnectError for a connection dropped after the request went out, and
+    ConnectTimeoutError for a hung answer: its class alone would have both retried."""
+    with pytest.raises(raised) as caught, _reqwest_errors():
+        raise error
+    assert isinstance(caught.value, Timeout | Unreachable)
+    assert caught.value.connecting is connecting

@@ -10,12 +10,14 @@ import shutil
 
 from gateway.settings import SPECS, Spec
 from gateway.settings_values import (
+    _account_tokens,
     _bool,
     _cache_url,
     _choice,
     _credential_pairs,
     _fraction,
     _hosts,
+    _networks,
     _non_negative_int,
     _non_negative_seconds,
     _opt_port,
@@ -25,6 +27,7 @@ from gateway.settings_values import (
     _region,
     _seconds,
     _secret,
+    _secret_list,
     _text,
     _url,
 )
@@ -34,8 +37,9 @@ Run the gateway: the legacy 2008-08-01 API on --host:--port, answered from the 2
 --upstream and Trunking v1 at --trunking-upstream (Twilio's by default).
 
 Every flag also reads the GATEWAY_* environment variable shown after it; the flag wins. Set secrets
-(--upstream-auth-token, the tokens of --client-credentials) in the environment: flags show in process
-listings. --sandbox runs the embedded sandbox upstream and points both hosts at it (try it first).
+(--upstream-auth-token, --hook-keys, the tokens of --client-credentials and --callback-accounts) in
+the environment: flags show in process listings. --sandbox runs the embedded sandbox upstream and
+points both hosts at it (try it first).
 """
 
 SANDBOX_DESCRIPTION = """\
@@ -115,6 +119,9 @@ METAVARS: dict[object, str] = {
     _credential_pairs: "SID:TOKEN,...",
     _cache_url: "URL",
     _hosts: "HOST,...",
+    _secret_list: "KEY,...",
+    _account_tokens: "SID:TOKEN,...",
+    _networks: "HOST|CIDR,...",
 }
 NAMED_METAVARS = {"upstream_account_sid": "SID"}
 RANGES: dict[object, str] = {

@@ -17,12 +17,14 @@ from gateway.settings_values import (
     CREDENTIALS_SYNTAX,
     ClientCredential,
     Secret,
+    _account_tokens,
     _bool,
     _cache_url,
     _choice,
     _credential_pairs,
     _fraction,
     _hosts,
+    _networks,
     _non_negative_int,
     _non_negative_seconds,
     _opt_port,
@@ -32,6 +34,7 @@ from gateway.settings_values import (
     _region,
     _seconds,
     _secret,
+    _secret_list,
     _text,
     _url,
 )
@@ -45,6 +48,10 @@ __all__ = [
     "Settings",
     "Spec",
 ]
+
+
+CALLBACK_TIMEOUT_LIMIT = 15.0
+"""Seconds Twilio waits for an answer to a callback; the app must answer the gateway well within them."""
 
 
 class ConfigError(ValueError):
@@ -213,6 +220,48 @@ SPECS: tuple[Spec, ...] = (
     Spec("shadow_timeout", _seconds, "10", "Timeout of one shadow call, seconds."),
     Spec("shadow_max_in_flight", _positive_int, "16", "Shadow calls at once; more sampled GETs are skipped."),
     Spec("shadow_log", _text, "", "File the shadow differences are appended to (JSON lines)."),
+    Spec(
+        "public_url",
+        _opt_url,
+        "",
+        "Callbacks: the gateway's address as Twilio reaches it (https://gw.example.com); app URLs are "
+        "wrapped in hook URLs under it (unset: none are, see docs/callbacks.md).",
+    ),
+    Spec(
+        "hook_keys",
+        _secret_list,
+        "",
+        "Callbacks: secrets of at least 16 characters that encrypt hook URLs (separated by commas; "
+        "the first mints, all open: rotate by putting a new one first).",
+        secret=True,
+    ),
+    Spec(
+        "callback_accounts",
+        _account_tokens,
+        "",
+        "Callbacks: AccountSid:AuthToken pairs (separated by commas) of the accounts whose app URLs are "
+        "wrapped, besides the sidecar's injected account; the token checks and makes signatures.",
+        secret=True,
+    ),
+    Spec(
+        "callback_extra",
+        _choice("drop", "keep"),
+        "drop",
+        "Callbacks: 2010-only parameters of Twilio's requests are dropped, or kept, in the app's request.",
+    ),
+    Spec(
+        "callback_timeout",
+        _seconds,
+        "10",
+        "Callbacks: seconds the legacy app has to answer one request (below Twilio's 15).",
+    ),
+    Spec(
+        "callback_hosts",
+        _networks,
+        "",
+        "Callbacks: app hosts allowed although loopback or private: names, *.example.com, or networks "
+        "like 10.1.0.0/16, separated by commas.",
+    ),
 )
 
 
@@ -273,6 +322,12 @@ class Settings:
     shadow_timeout: float = 10.0
     shadow_max_in_flight: int = 16
     shadow_log: str | None = None
+    public_url: str | None = None
+    hook_keys: tuple[Secret, ...] = ()
+    callback_accounts: tuple[ClientCredential, ...] = field(default=())
+    callback_extra: str = "drop"
+    callback_timeout: float = 10.0
+    callback_hosts: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, env: Mapping[str, str], overrides: Mapping[str, str | None] | None = None) -> Settings:
@@ -330,6 +385,10 @@ class Settings:
                 raise ConfigError(env, f"{path!r} is not a readable file")
         if self.connect_timeout > self.total_timeout or self.read_timeout > self.total_timeout:
             raise ConfigError("GATEWAY_TOTAL_TIMEOUT", "must not be shorter than the other timeouts")
+        if self.callback_timeout >= CALLBACK_TIMEOUT_LIMIT:
+            raise ConfigError("GATEWAY_CALLBACK_TIMEOUT", f"must be below {CALLBACK_TIMEOUT_LIMIT:g} seconds")
+        if self.public_url and not self.hook_keys and not self.sandbox:
+            raise ConfigError("GATEWAY_HOOK_KEYS", "GATEWAY_PUBLIC_URL needs at least one hook key")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -7,6 +7,7 @@ A parser raises :class:`ValueError` with a message that never repeats the value 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import re
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -182,3 +183,37 @@ def _hosts(value: str) -> tuple[str, ...]:
 
 def _text(value: str) -> str | None:
     return value or None
+
+
+def _secret_list(value: str) -> tuple[Secret, ...]:
+    """Comma-separated secrets, each at least 16 characters (hook keys: the first one mints)."""
+    secrets = tuple(Secret(part.strip()) for part in value.split(",") if part.strip())
+    if any(len(secret.get()) < 16 for secret in secrets):
+        raise ValueError("every key must be at least 16 characters (comma-separated)")
+    return secrets
+
+
+def _account_tokens(value: str) -> tuple[ClientCredential, ...]:
+    """``AC…:token`` pairs, comma-separated, as :func:`_credential_pairs` reads them; one account per entry
+    (a subaccount signs with its own token)."""
+    credentials = _credential_pairs(value)
+    for position, credential in enumerate(credentials, 1):
+        if len(credential.accounts) > 1:
+            raise ValueError(f"entry {position} names more than one account (one AccountSid:AuthToken each)")
+    return credentials
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """Comma-separated host names (``*.example.com`` for subdomains) and IP networks (``10.0.0.0/8``)."""
+    entries = []
+    for part in filter(None, (item.strip().lower() for item in value.split(","))):
+        try:
+            entries.append(str(ipaddress.ip_network(part, strict=False)))
+            continue
+        except ValueError:
+            pass
+        bare = part[2:] if part.startswith("*.") else part
+        if not re.fullmatch(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?", bare):
+            raise ValueError("must be comma-separated host names (*.example.com) or networks (10.0.0.0/8)")
+        entries.append(part.rstrip("."))
+    return tuple(entries)

@@ -167,3 +167,52 @@ def test_plain_pairs_given_to_settings_bind_to_their_own_account() -> None:
     (credential,) = settings.client_credentials
     assert credential == ("AC" + "1" * 32, Secret("tok1"), ("AC" + "1" * 32,))
     assert settings == Settings.load({"GATEWAY_CLIENT_CREDENTIALS": PAIR})
+
+
+CALLBACKS = {
+    "GATEWAY_PUBLIC_URL": "https://gw.example.com/",
+    "GATEWAY_HOOK_KEYS": "first-key-0123456789, older-key-0123456789",
+    "GATEWAY_CALLBACK_ACCOUNTS": PAIR + ",AC" + "2" * 32 + ":tok:2",
+    "GATEWAY_CALLBACK_EXTRA": "KEEP",
+    "GATEWAY_CALLBACK_TIMEOUT": "12.5",
+    "GATEWAY_CALLBACK_HOSTS": "app.internal, *.corp.example, 10.1.2.3/16, ::1",
+}
+
+
+def test_callback_settings_read_and_survive_the_worker_environment() -> None:
+    settings = Settings.load(CALLBACKS)
+    assert settings.public_url == "https://gw.example.com"
+    assert [key.get() for key in settings.hook_keys] == ["first-key-0123456789", "older-key-0123456789"]
+    assert [(c.sid, c.token.get()) for c in settings.callback_accounts] == [
+        ("AC" + "1" * 32, "tok1"),
+        ("AC" + "2" * 32, "tok:2"),
+    ]
+    assert settings.callback_extra == "keep"
+    assert settings.callback_timeout == 12.5
+    assert settings.callback_hosts == ("app.internal", "*.corp.example", "10.1.0.0/16", "::1/128")
+    assert "first-key" not in repr(settings) and "tok:2" not in repr(settings)
+    assert Settings.load(settings_to_env(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"GATEWAY_CALLBACK_TIMEOUT": "15"}, "GATEWAY_CALLBACK_TIMEOUT"),
+        ({"GATEWAY_HOOK_KEYS": ""}, "GATEWAY_HOOK_KEYS"),
+        ({"GATEWAY_HOOK_KEYS": "short-secret"}, "GATEWAY_HOOK_KEYS"),
+        ({"GATEWAY_CALLBACK_ACCOUNTS": f"AC{'1' * 32}+AC{'2' * 32}:tok-three"}, "GATEWAY_CALLBACK_ACCOUNTS"),
+        ({"GATEWAY_CALLBACK_HOSTS": "http://app.internal/"}, "GATEWAY_CALLBACK_HOSTS"),
+        ({"GATEWAY_PUBLIC_URL": "https://user:pw@gw.example.com"}, "GATEWAY_PUBLIC_URL"),
+        ({"GATEWAY_CALLBACK_EXTRA": "some"}, "GATEWAY_CALLBACK_EXTRA"),
+    ],
+)
+def test_bad_callback_settings_are_named_without_their_secrets(changes: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.load({**CALLBACKS, **changes})
+    assert caught.value.env == named
+    assert "short-secret" not in str(caught.value) and "tok-three" not in str(caught.value)
+
+
+def test_the_sandbox_needs_no_hook_key_for_a_public_url() -> None:
+    settings = Settings.load({"GATEWAY_PUBLIC_URL": "http://127.0.0.1:8080", "GATEWAY_SANDBOX": "true"})
+    assert settings.hook_keys == ()

@@ -345,6 +345,8 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
             text = value.get()
         elif isinstance(value, tuple) and all(isinstance(item, str) for item in value):
             text = ",".join(value)
+        elif isinstance(value, tuple) and all(isinstance(item, Secret) for item in value):
+            text = ",".join(item.get() for item in value)
         elif isinstance(value, tuple):
             text = ",".join(f"{'+'.join(accounts)}:{token.get()}" for _, token, accounts in value)
         else:

@@ -259,7 +259,7 @@ SPECS: tuple[Spec, ...] = (
         "callback_hosts",
         _networks,
         "",
-        "Callbacks: app hosts allowed although loopback or private: names, *.example.com, or networks "
+        "Callbacks: app hosts allowed although loopback or private: host names, addresses or networks "
         "like 10.1.0.0/16, separated by commas.",
     ),
 )

@@ -204,16 +204,15 @@ def _account_tokens(value: str) -> tuple[ClientCredential, ...]:
 
 
 def _networks(value: str) -> tuple[str, ...]:
-    """Comma-separated host names (``*.example.com`` for subdomains) and IP networks (``10.0.0.0/8``)."""
+    """Comma-separated host names and IP addresses or networks (``10.0.0.0/8``)."""
     entries = []
     for part in filter(None, (item.strip().lower() for item in value.split(","))):
         try:
-            entries.append(str(ipaddress.ip_network(part, strict=False)))
+            entries.append(str(ipaddress.ip_network(part.strip("[]"), strict=False)))
             continue
         except ValueError:
             pass
-        bare = part[2:] if part.startswith("*.") else part
-        if not re.fullmatch(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?", bare):
-            raise ValueError("must be comma-separated host names (*.example.com) or networks (10.0.0.0/8)")
+        if not re.fullmatch(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?", part):
+            raise ValueError("must be comma-separated host names or networks (10.0.0.0/8)")
         entries.append(part.rstrip("."))
     return tuple(entries)

@@ -175,7 +175,7 @@ CALLBACKS = {
     "GATEWAY_CALLBACK_ACCOUNTS": PAIR + ",AC" + "2" * 32 + ":tok:2",
     "GATEWAY_CALLBACK_EXTRA": "KEEP",
     "GATEWAY_CALLBACK_TIMEOUT": "12.5",
-    "GATEWAY_CALLBACK_HOSTS": "app.internal, *.corp.example, 10.1.2.3/16, ::1",
+    "GATEWAY_CALLBACK_HOSTS": "app.internal, App.Corp.Example., 10.1.2.3/16, [::1]",
 }
 
 
@@ -189,7 +189,7 @@ def test_callback_settings_read_and_survive_the_worker_environment() -> None:
     ]
     assert settings.callback_extra == "keep"
     assert settings.callback_timeout == 12.5
-    assert settings.callback_hosts == ("app.internal", "*.corp.example", "10.1.0.0/16", "::1/128")
+    assert settings.callback_hosts == ("app.internal", "app.corp.example", "10.1.0.0/16", "::1/128")
     assert "first-key" not in repr(settings) and "tok:2" not in repr(settings)
     assert Settings.load(settings_to_env(settings)) == settings
 
@@ -202,6 +202,7 @@ def test_callback_settings_read_and_survive_the_worker_environment() -> None:
         ({"GATEWAY_HOOK_KEYS": "short-secret"}, "GATEWAY_HOOK_KEYS"),
         ({"GATEWAY_CALLBACK_ACCOUNTS": f"AC{'1' * 32}+AC{'2' * 32}:tok-three"}, "GATEWAY_CALLBACK_ACCOUNTS"),
         ({"GATEWAY_CALLBACK_HOSTS": "http://app.internal/"}, "GATEWAY_CALLBACK_HOSTS"),
+        ({"GATEWAY_CALLBACK_HOSTS": "*.corp.example"}, "GATEWAY_CALLBACK_HOSTS"),
         ({"GATEWAY_PUBLIC_URL": "https://user:pw@gw.example.com"}, "GATEWAY_PUBLIC_URL"),
         ({"GATEWAY_CALLBACK_EXTRA": "some"}, "GATEWAY_CALLBACK_EXTRA"),
     ],

@@ -20,6 +20,7 @@ from gateway.resources.incoming_numbers import (
 from gateway.resources.model import (
     LEGACY_PREFIX,
     SID_PATTERNS,
+    AppUrl,
     DatePartition,
     Field,
     Operation,
@@ -77,6 +78,7 @@ __all__ = [
     "TOLL_FREE_NUMBER",
     "TRUNK_PHONE_NUMBER",
     "VALIDATION_REQUEST",
+    "AppUrl",
     "DatePartition",
     "Field",
     "Operation",

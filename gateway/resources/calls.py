@@ -8,6 +8,7 @@ from gateway.resources.model import (
     FETCH_ONLY,
     LIST,
     LIST_ONLY,
+    AppUrl,
     DatePartition,
     Embed,
     Field,
@@ -131,6 +132,14 @@ REDIRECT = Operation(
     writes=True,
 )
 
+CALL_URLS = (
+    AppUrl("Url", "voice", method="Method", carries=(("IfMachine", "if_machine"),), status="StatusCallback"),
+    AppUrl("CurrentUrl", "redirect", method="CurrentMethod"),
+)
+"""A call's URL, and the one a live call is redirected to. The call's status hook brings 2008's requests
+at its end: DialStatus busy, no-answer or fail when it was never answered, CallStatus=completed when
+it was."""
+
 CALLS = Resource(
     name="calls",
     legacy_path="/Accounts/{AccountSid}/Calls",
@@ -152,6 +161,7 @@ CALLS = Resource(
     order=ORDER,
     list_ops=ops({"GET": LIST, "POST": MAKE_CALL}),
     instance_ops=ops({"GET": FETCH, "POST": REDIRECT}),
+    app_urls=CALL_URLS,
 )
 """The list shows calls (2008: one record per call); their Dial legs are under Segments."""
 

@@ -20,6 +20,7 @@ from gateway.resources.model import (
     DELETE,
     FETCH,
     LIST,
+    AppUrl,
     Operation,
     Paging,
     Param,
@@ -91,6 +92,19 @@ _SMS_PARAMS = (
     Param("SmsFallbackUrl"),
     Param("SmsFallbackMethod"),
 )
+APP_URLS = (
+    AppUrl("Url", "voice", "Method", "voice_url", "voice_method", status="StatusCallback"),
+    AppUrl(
+        "VoiceFallbackUrl",
+        "voice-fallback",
+        "VoiceFallbackMethod",
+        "voice_fallback_url",
+        "voice_fallback_method",
+    ),
+    AppUrl("SmsUrl", "sms", "SmsMethod", "sms_url", "sms_method"),
+    AppUrl("SmsFallbackUrl", "sms-fallback", "SmsFallbackMethod", "sms_fallback_url", "sms_fallback_method"),
+)
+"""A number's voice status hook brings 2008's request at the end of each call (CallStatus=completed)."""
 _UPDATE = Operation("update", "POST", (*_VOICE_PARAMS, *_SMS_PARAMS), writes=True)
 
 
@@ -146,6 +160,7 @@ def _numbers(name: str, path: str, buy: Operation | None, aliases: tuple[str, ..
         paging=Paging("flat", "incoming_phone_numbers"),
         aliases=aliases,
         filters=_FILTERS,
+        app_urls=APP_URLS,
         list_ops=ops({"GET": _LIST} if buy is None else {"GET": _LIST, "POST": buy}),
         instance_ops=ops(
             {}

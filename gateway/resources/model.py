@@ -177,6 +177,26 @@ class Search:
 
 
 @dataclass(frozen=True)
+class AppUrl:
+    """A request parameter holding a URL of the tenant's app that Twilio requests later. With callbacks
+    on (docs/callbacks.md), a write puts a hook URL of ``kind`` in its place, which the gateway answers
+    for the app; reads show the app's URL and method again."""
+
+    param: str
+    kind: str
+    """The hook kind (``voice``, ``sms-status`` …: :class:`gateway.hooks.urls.Kind`)."""
+    method: str | None = None
+    """The legacy parameter naming the method the app wants (GET or POST)."""
+    field: str | None = None
+    """The upstream item field that shows the URL (``voice_url``)."""
+    method_field: str | None = None
+    carries: tuple[tuple[str, str], ...] = ()
+    """(legacy parameter, hook extra name): values the hook keeps for its callbacks (IfMachine)."""
+    status: str | None = None
+    """A 2010 parameter set to a status hook that carries this URL (the call's ``StatusCallback``)."""
+
+
+@dataclass(frozen=True)
 class Operation:
     action: Action
     upstream_method: str
@@ -345,6 +365,8 @@ class Resource:
     """An instance GET by the suffix the client wrote (``""``: none) answered by this operation instead
     of a document (recordings.md: no suffix and ``.wav`` are the audio, ``.mp3`` too, ``.xml`` the
     ``<Recording>``). A suffix that is neither here nor a document format is 404."""
+    app_urls: tuple[AppUrl, ...] = ()
+    """The app URLs its writes set (wrapped) and its items show (unwrapped)."""
     _patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _sid: re.Pattern[str] = field(init=False, repr=False, compare=False)
 

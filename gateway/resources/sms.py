@@ -11,6 +11,7 @@ from __future__ import annotations
 from gateway.resources.model import (
     FETCH_ONLY,
     LIST,
+    AppUrl,
     Field,
     Operation,
     Paging,
@@ -100,4 +101,5 @@ SMS_MESSAGES = Resource(
     ),
     list_ops=ops({"GET": LIST, "POST": SEND}),
     instance_ops=FETCH_ONLY,
+    app_urls=(AppUrl("StatusCallback", "sms-status"),),
 )

@@ -26,7 +26,7 @@ RANKS: tuple[tuple[int, tuple[str, ...]], ...] = (
     ),
     (1, ("gateway.dialect", "gateway.upstream")),
     (2, ("gateway.lists",)),
-    (3, ("gateway.service", "gateway.auth", "gateway.call")),
+    (3, ("gateway.service", "gateway.auth", "gateway.call", "gateway.callbacks")),
     (4, ("gateway.hooks", "gateway.migration", "gateway.sandbox")),
     (5, ("gateway.edge",)),
     (6, ("gateway.__main__", "gateway.cli", "gateway.health")),

@@ -1,9 +1,9 @@
 """Exactly once: a key is new the first time it is seen within ``ttl`` (an SMS status reported to the
 app once per message and status, whatever Twilio retries or repeats).
 
-Kept in the view cache's Store, so replicas sharing Redis share what they have seen. The Store has no
-atomic "set if absent": two replicas handling the same retry at the very same moment may both see it
-first; one after the other, only the first does.
+Kept in the view cache's Store, so replicas sharing Redis share what they have seen; the Store's
+``add`` is atomic (Redis ``SET NX``), so of two replicas handling the same retry at the same moment
+only one sees it first.
 """
 
 from __future__ import annotations
@@ -20,7 +20,4 @@ class Dedupe:
 
     async def first_time(self, key: str, ttl: float) -> bool:
         name = "hooks:seen:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-        if await self.store.get(self.kind, name, ttl) is not None:
-            return False
-        await self.store.put(self.kind, name, b"1", ttl)
-        return True
+        return await self.store.add(self.kind, name, b"1", ttl)

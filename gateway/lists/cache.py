@@ -23,9 +23,13 @@ from gateway import observability as obs
 
 log = logging.getLogger("gateway.cache")
 
-Kind = Literal["view", "newest", "block"]
+Kind = Literal["view", "newest", "block", "hook"]
+"""``hook``: what callbacks keep (cookie jars, statuses already reported), apart from list data so
+that a long list walk never pushes it out."""
 MAX_BLOCK_BYTES = 64 * 1024 * 1024
 """In-process block bytes kept at most, whatever the item bound says."""
+MAX_HOOK_ENTRIES = 100_000
+MAX_HOOK_BYTES = 32 * 1024 * 1024
 RETRY_AFTER = 5.0
 """Seconds a failed Redis is left alone before it is tried again."""
 MAX_MARKS = 100_000
@@ -37,6 +41,9 @@ class Store(Protocol):
         """The value, its expiry pushed back to ``ttl`` from now (a view in use stays alive)."""
 
     async def put(self, kind: Kind, name: str, value: bytes, ttl: float, weight: int = 1) -> None: ...
+
+    async def add(self, kind: Kind, name: str, value: bytes, ttl: float) -> bool:
+        """Stores ``value`` only if ``name`` holds nothing (atomically); whether it did."""
 
     async def generation(self, account: str) -> int: ...
 
@@ -103,6 +110,7 @@ class MemoryStore:
             "view": _Lru(max_views, max_view_bytes, clock),
             "newest": _Lru(max_views, max_view_bytes, clock),
             "block": _Lru(max_items, MAX_BLOCK_BYTES, clock),
+            "hook": _Lru(MAX_HOOK_ENTRIES, MAX_HOOK_BYTES, clock),
         }
         self._generations: dict[str, int] = {}
         self._marks: OrderedDict[tuple[str, str], float] = OrderedDict()
@@ -118,6 +126,14 @@ class MemoryStore:
 
     async def put(self, kind: Kind, name: str, value: bytes, ttl: float, weight: int = 1) -> None:
         self._kinds[kind].put(name, value, ttl, weight)
+
+    async def add(self, kind: Kind, name: str, value: bytes, ttl: float) -> bool:
+        # No await between the check and the put: atomic within the event loop.
+        lru = self._kinds[kind]
+        if lru.get(name, ttl) is not None:
+            return False
+        lru.put(name, value, ttl, 1)
+        return True
 
     async def generation(self, account: str) -> int:
         return self._generations.get(account, 0)
@@ -167,6 +183,10 @@ class RedisStore:
     async def put(self, kind: Kind, name: str, value: bytes, ttl: float, weight: int = 1) -> None:
         if ttl > 0:
             await self.redis.set(self.PREFIX + kind + ":" + name, value, px=max(1, int(ttl * 1000)))
+
+    async def add(self, kind: Kind, name: str, value: bytes, ttl: float) -> bool:
+        key = self.PREFIX + kind + ":" + name
+        return bool(await self.redis.set(key, value, px=max(1, int(ttl * 1000)), nx=True))
 
     async def generation(self, account: str) -> int:
         value = await self.redis.get(self.PREFIX + "generation:" + account)
@@ -252,6 +272,17 @@ class FallbackStore:
                 self._recovered()
                 return
         await self.fallback.put(kind, name, value, ttl, weight)
+
+    async def add(self, kind: Kind, name: str, value: bytes, ttl: float) -> bool:
+        if self._usable():
+            try:
+                added = await self.primary.add(kind, name, value, ttl)
+            except self.errors as exc:
+                self._failed("add", exc)
+            else:
+                self._recovered()
+                return added
+        return await self.fallback.add(kind, name, value, ttl)
 
     async def generation(self, account: str) -> int:
         if self._usable():

@@ -3,6 +3,7 @@ replicas, keyed without credentials, expiring, and never failing a legacy reques
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import math
@@ -60,6 +61,18 @@ async def test_memory_marks_expire_and_are_bounded() -> None:
     assert await store.marked(ACCOUNT, ["NO1", "NO2", "NO3", "NO4"], now=0.0) == {"NO2", "NO3", "NO4"}
 
 
+async def test_memory_add_stores_only_once_and_hooks_survive_list_blocks() -> None:
+    now = [0.0]
+    store = MemoryStore(max_views=2, max_items=100, clock=lambda: now[0])
+    assert await store.add("hook", "seen", b"1", ttl=10) is True
+    assert await store.add("hook", "seen", b"2", ttl=10) is False
+    for index in range(200):  # a walk's blocks fill their own bound, not the callbacks'
+        await store.put("block", str(index), b"y", ttl=10, weight=60)
+    assert await store.get("hook", "seen", 10) == b"1"
+    now[0] = 30
+    assert await store.add("hook", "seen", b"3", ttl=10) is True  # expired: new again
+
+
 def fallbacks() -> float:
     return sum(
         sample.value
@@ -91,6 +104,10 @@ async def test_redis_store_round_trip(shared: str) -> None:
         await store.bump(ACCOUNT)
         await store.bump(ACCOUNT)
         assert await store.generation(ACCOUNT) == 2
+        replicas = [RedisStore(shared) for _ in range(8)]
+        firsts = await asyncio.gather(*(replica.add("hook", "sm", b"1", 30) for replica in replicas))
+        assert sorted(firsts) == [False] * 7 + [True]  # replicas at once: one of them only
+        await asyncio.gather(*(replica.aclose() for replica in replicas))
     finally:
         await store.aclose()
 

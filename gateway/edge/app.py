@@ -36,13 +36,15 @@ from gateway.edge.answers import (
 from gateway.edge.compression import compressed
 from gateway.edge.middleware import ExchangeMiddleware, LimitMiddleware
 from gateway.errors import BadRequest, GatewayError, NotFound, ServiceUnavailable
+from gateway.hooks.endpoint import Hooks
+from gateway.hooks.endpoint import start as start_hooks
 from gateway.lists.cache import create_store
 from gateway.lists.views import Lists
 from gateway.migration.har import HarWriter, RecordMiddleware
 from gateway.migration.shadow import Shadow
 from gateway.resources import LEGACY_PREFIX
 from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.settings import CALLBACK_TIMEOUT_LIMIT, Settings
 from gateway.tracing import traced
 from gateway.upstream.client import Upstream, deadline, usable
 
@@ -74,6 +76,7 @@ class GatewayApp:
         self.shadow_transport = shadow_transport
         self.recorder = recorder
         self.gateway: Gateway | None = None
+        self.hooks: Hooks | None = None
         self.shadow: Shadow | None = None
         self._ready: tuple[float, bool, dict[str, str]] | None = None
 
@@ -91,13 +94,17 @@ class GatewayApp:
             count_timeout=self.settings.list_count_timeout,
             total_timeout=self.settings.total_timeout,
         )
-        self.gateway = Gateway(self.settings, upstream, lists)
+        self.hooks = start_hooks(self.settings, store, upstream)
+        self.gateway = Gateway(self.settings, upstream, lists, self.hooks.wrap if self.hooks else None)
         if self.settings.shadow_legacy_upstream:
             self.shadow = Shadow(self.settings, self.shadow_transport)
         try:
             yield
         finally:
             self.gateway = None
+            if self.hooks is not None:
+                await self.hooks.aclose()
+                self.hooks = None
             await upstream.aclose()
             await store.aclose()
             if self.shadow is not None:
@@ -119,6 +126,8 @@ class GatewayApp:
                 await self._legacy(scope, receive, send)
             elif path in ("/healthz", "/readyz", "/metrics"):
                 await self._operational(path, send)
+            elif self.hooks is not None and (below := self.hooks.below(path)) is not None:
+                await self._hook(self.hooks, below, scope, receive, send)
             else:
                 raise NotFound()
         except GatewayError as exc:
@@ -211,6 +220,15 @@ class GatewayApp:
         await send_bytes(send, outcome.status, payload, content_type, location)
         if self.shadow is not None:
             self._shadow(self.shadow, scope, (outcome.status, content_type, payload))
+
+    async def _hook(self, hooks: Hooks, below: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """A callback from Twilio (gateway/hooks/endpoint.py); its answer is Twilio's, not a legacy one."""
+        body = await read_body(receive)
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        signed = header(scope, b"x-twilio-signature")
+        with deadline(CALLBACK_TIMEOUT_LIMIT):
+            answer = await hooks.endpoint.answer(scope["method"], below, query, body, signed)
+        await send_bytes(send, answer.status, answer.body, answer.content_type)
 
     def _shadowable(self, scope: Scope, path: str) -> bool:
         """Error answers are shadowed too, except for paths forwarded to the legacy provider itself."""

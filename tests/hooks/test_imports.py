@@ -6,8 +6,8 @@ from __future__ import annotations
 from tests.test_layers import graph, group_of
 
 MAY_USE = frozenset({"gateway.dialect.phone", "gateway.lists.cache"})
-WIRING = frozenset({"gateway.hooks.wrap", "gateway.hooks.endpoint"})
-"""The two modules that put the library to work (the service's seam, the hook endpoint) may use any
+WIRING = frozenset({"gateway.hooks.wrap", "gateway.hooks.relay", "gateway.hooks.endpoint"})
+"""The modules that put the library to work (the service's seam, the endpoint and its requests) may use any
 lower layer; the layer test (tests/test_layers.py) still holds them to it."""
 
 

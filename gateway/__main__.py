@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -21,7 +22,7 @@ from typing import Any, Literal
 import uvicorn
 
 from gateway.cli import build_parser
-from gateway.settings import SPECS, ConfigError, Settings
+from gateway.settings import SPECS, ClientCredential, ConfigError, Secret, Settings
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -93,6 +94,31 @@ def print_credentials(env: dict[str, str]) -> None:
     print(f"sandbox credentials: SANDBOX_ACCOUNT_SID={sid} SANDBOX_AUTH_TOKEN={token}", flush=True)
 
 
+LOOPBACK = ("127.0.0.0/8", "::1/128", "localhost")
+
+
+def sandbox_callbacks(settings: Settings, env: dict[str, str]) -> Settings:
+    """Callbacks with no setting against the sandbox: the public URL is the gateway's own address, a
+    hook key is made at start, the sandbox account's token is known, apps on loopback are allowed.
+    What the operator set is kept."""
+    from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    sid = env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
+    token = env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    scheme = "https" if settings.ssl_certfile else "http"
+    accounts = settings.callback_accounts
+    if all(credential.sid != sid for credential in accounts):
+        accounts = (*accounts, ClientCredential(sid, Secret(token), (sid,)))
+    return settings.replace(
+        public_url=settings.public_url or f"{scheme}://{host}:{settings.port}",
+        hook_keys=settings.hook_keys or (Secret(secrets.token_urlsafe(32)),),
+        callback_accounts=accounts,
+        callback_hosts=tuple(dict.fromkeys((*settings.callback_hosts, *LOOPBACK))),
+    )
+
+
 def serve(args: argparse.Namespace) -> int:
     overrides = {spec.name: getattr(args, spec.name) for spec in SPECS}
     env = dict(os.environ)
@@ -110,9 +136,12 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     if settings.sandbox:
         base = start_sandbox_thread("127.0.0.1", settings.sandbox_port, env, access_log=False)
-        settings = settings.replace(upstream=base, trunking_upstream=base)
+        settings = sandbox_callbacks(settings.replace(upstream=base, trunking_upstream=base), env)
         print_credentials(env)
         print(f"sandbox upstream: {base}", flush=True)
+        print(
+            f"callbacks: hook URLs under {settings.public_url}/hooks/ (apps on loopback allowed)", flush=True
+        )
     scheme = "https" if settings.ssl_certfile else "http"
     print(f"gateway: {scheme}://{settings.host}:{settings.port}/2008-08-01/", flush=True)
     run_gateway(settings)

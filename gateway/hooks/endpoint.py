@@ -41,7 +41,7 @@ from . import signature
 from .cookies import CookieJar, call_key, conversation_key
 from .dedupe import Dedupe
 from .fetch import AppAnswer, AppFetcher, Resolver, system_resolver
-from .relay import AppClient, AppError, Messenger
+from .relay import AppClient, AppError, CachedResolver, Messenger
 from .twiml import CONTENT_TYPE, HANGUP, Message, TwimlError, rewrite_sms, rewrite_voice
 from .urls import KINDS, SEGMENT, Hook, HookKeys, Kind
 from .verbs import Mint
@@ -325,7 +325,7 @@ def start(
         keys = HookKeys.generate()
         log.warning("callbacks: a hook key was generated at start; hook URLs stop opening on restart")
     tokens = Tokens(settings)
-    fetcher = AppFetcher(settings.callback_hosts, resolver=resolver or system_resolver)
+    fetcher = AppFetcher(settings.callback_hosts, resolver=resolver or CachedResolver(system_resolver))
     client = AppClient(fetcher, CookieJar(store, kind="hook"), settings.callback_timeout)
     endpoint = HookEndpoint(
         keys,

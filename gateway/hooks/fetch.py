@@ -4,8 +4,9 @@
   the connection goes to the first checked address, never through a second lookup: httpx is given the
   address in the URL, the name in ``Host`` and, for https, in the ``sni_hostname`` extension (which
   httpcore also verifies the certificate against). httpx because it takes the address per request;
-  pyreqwest has no per-request resolution to hand it. Connections are not kept alive: a pool keyed by
-  address could carry one host's request over a TLS session verified for another.
+  pyreqwest has no per-request resolution to hand it. https connections are not kept alive: a pool
+  keyed by address could carry one host's request over a TLS session verified for another; plain
+  http ones are, keyed by the checked address.
 - ``user:pass@`` becomes Basic authentication (security.2010.md), sent only to that same origin, as
   is the caller's ``Cookie`` header;
   credentials never reach an error, a log line or ``repr``.
@@ -107,9 +108,13 @@ class AppFetcher:
             follow_redirects=False,
             limits=httpx.Limits(max_keepalive_connections=0),
         )
+        # Plain http has no TLS identity to mix up: its connections, keyed by the checked address
+        # and port, are kept alive (a connection and its teardown cost more than the request).
+        self.plain = httpx.AsyncClient(trust_env=False, follow_redirects=False)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        await self.plain.aclose()
 
     async def fetch(
         self,
@@ -150,7 +155,8 @@ class AppFetcher:
         if parts.username is not None and origin(hop.url) == first:
             auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
         try:
-            response = await self.client.send(request, stream=True, auth=auth)
+            client = self.plain if parts.scheme == "http" else self.client
+            response = await client.send(request, stream=True, auth=auth)
         except httpx.TimeoutException:
             raise TimeoutError from None
         except httpx.HTTPError as exc:

@@ -10,8 +10,11 @@ in the view cache's Store, so replicas sharing Redis share them.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
-from collections.abc import Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.errors import GatewayError
@@ -19,7 +22,7 @@ from gateway.upstream.client import Upstream, parse_json
 
 from . import signature
 from .cookies import CONVERSATION_TTL, CookieJar
-from .fetch import AppAnswer, AppFailure, AppFetcher, target
+from .fetch import AppAnswer, AppFailure, AppFetcher, Resolver, target
 from .params import SMS_ACTION
 from .twiml import MAX_BYTES, Message
 
@@ -27,6 +30,41 @@ log = logging.getLogger("gateway.hooks")
 USER_AGENT = "TwilioProxy/0.7"
 """The User-Agent 2008 apps saw on Twilio's requests; some apps check for it."""
 MESSAGES = "/2010-04-01/Accounts/{account}/Messages.json"
+
+
+class CachedResolver:
+    """Addresses of app hosts, remembered ``ttl`` seconds (a lookup goes through a thread); an IP
+    address needs none. The fetch checks whatever this answers before it connects, so a remembered
+    address is checked like a fresh one."""
+
+    def __init__(
+        self,
+        resolve: Resolver,
+        ttl: float = 30.0,
+        size: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.resolve = resolve
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._found: OrderedDict[tuple[str, int], tuple[float, Sequence[str]]] = OrderedDict()
+
+    async def __call__(self, host: str, port: int) -> Sequence[str]:
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            pass
+        key = (host.lower(), port)
+        found = self._found.get(key)
+        if found is not None and found[0] > self.clock():
+            return found[1]
+        addresses = await self.resolve(host, port)
+        self._found[key] = (self.clock() + self.ttl, addresses)
+        self._found.move_to_end(key)
+        while len(self._found) > self.size:
+            self._found.popitem(last=False)
+        return addresses
 
 
 class AppError(Exception):

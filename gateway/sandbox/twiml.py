@@ -1,19 +1,21 @@
 """TwiML as the sandbox reads it: a voice document's verbs and a messaging document's, checked against a
 table of each verb's attributes (name, parser, default) and the elements it may hold.
 
-A document that is not XML, has a DTD, or whose root is not ``<Response>`` is a parse failure (Twilio's
-error 12100); a verb or noun the table does not have, one where it may not be, or an attribute value its
-parser refuses is a schema failure (12200). Attributes the table does not list are ignored, as Twilio
-ignores them.
+A document that is not XML, has a DTD (parsed by defusedxml, which refuses them), or whose root is not
+``<Response>`` is a parse failure (Twilio's error 12100); a verb or noun the table does not have, one
+where it may not be, or an attribute value its parser refuses is a schema failure (12200). Attributes
+the table does not list are ignored, as Twilio ignores them.
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 PARSE_FAILURE = 12100
 SCHEMA_FAILURE = 12200
@@ -148,8 +150,6 @@ MESSAGING: Mapping[str, tuple[Mapping[str, Attribute], tuple[str, ...]]] = {
 MESSAGING_TOP = ("Message", "Redirect")
 ALIASES = {"Sms": "Message"}
 
-_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-
 
 def make(name: str, text: str = "") -> Verb:
     """A voice verb with its defaults (what a text or audio answer stands for)."""
@@ -170,10 +170,10 @@ def _parse(
     top: tuple[str, ...],
     aliases: Mapping[str, str],
 ) -> list[Verb]:
-    if _DTD.search(body):
-        raise TwimlError(PARSE_FAILURE, "Document parse failure: a DTD is not allowed")
     try:
-        root = ET.fromstring(body)
+        root = SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException:
+        raise TwimlError(PARSE_FAILURE, "Document parse failure: a DTD is not allowed") from None
     except ET.ParseError as exc:
         raise TwimlError(PARSE_FAILURE, f"Document parse failure: {exc}") from None
     if root.tag != "Response":

@@ -360,6 +360,8 @@ async def test_bad_twiml_leaves_a_notification_and_the_fallback_runs(
         (200, "application/json", "{}", "12300"),
         (200, "text/xml", "<Response><Say>", "12100"),
         (200, "text/xml", "<Reply/>", "12100"),
+        (200, "text/xml", '<!DOCTYPE r [<!ENTITY a "x">]><Response><Say>&a;</Say></Response>', "12100"),
+        (200, "text/xml", "<Response>" + "x" * 70_000 + "</Response>", "11750"),
         (200, "text/xml", "<Response><Pause length='soon'/></Response>", "12200"),
     ],
 )

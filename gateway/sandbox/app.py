@@ -48,7 +48,6 @@ log = logging.getLogger("gateway.sandbox")
 DEFAULT_ACCOUNT_SID = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 DEFAULT_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 API = "/2010-04-01/Accounts/{account}"
-CALLBACK_TIMEOUT = 5.0
 
 
 @dataclass
@@ -234,7 +233,7 @@ class Sandbox:
         code = f"{random.SystemRandom().randrange(10**6):06d}"
         verify = Verification(
             self.store,
-            self.callbacks,
+            self.webhooks,
             self.config.verification == "success",
             account,
             number,

@@ -165,7 +165,7 @@ async def test_end_to_end_on_loopback_with_the_real_clock() -> None:
     """The sandbox on the real clock, the application on a real socket: a call made through the API
     runs to its end, and the control endpoint's log waits for it."""
     app = TwimlApp()
-    app.answer("/voice", twiml("<Say>hi</Say>", '<Gather action="/g" timeout="1"/>'))
+    app.answer("/voice", twiml('<Gather action="/g" numDigits="1"><Say>hi</Say></Gather>'))
     app.answer("/g", twiml("<Hangup/>"))
     config = SandboxConfig(accounts={ACCOUNT: TOKEN}, call_step=0.05, call_length=30, clock=time.time)
     sandbox_app = create_sandbox(config)
@@ -186,7 +186,7 @@ async def test_end_to_end_on_loopback_with_the_real_clock() -> None:
                     },
                 )
             ).json()
-            await api.post(f"/sandbox/Calls/{made['sid']}/Digits", data={"Digits": "9#"})
+            await api.post(f"/sandbox/Calls/{made['sid']}/Digits", data={"Digits": "9"})
             response = await api.get(
                 f"/sandbox/Calls/{made['sid']}/Log", params={"Wait": "finished", "Timeout": "20"}
             )
@@ -200,4 +200,15 @@ async def test_end_to_end_on_loopback_with_the_real_clock() -> None:
             assert app.one("/g")["Digits"] == "9" and app.one("/s")["CallStatus"] == "completed"
             assert app.one("/voice")["CallSid"] == made["sid"]
             call = (await api.get(f"{CALLS}/{made['sid']}.json")).json()
-            assert (call["status"], call["duration"]) == ("completed", "3")
+            assert (call["status"], call["duration"]) == ("completed", "2")
+
+
+async def test_a_validation_requests_status_callback_is_signed_too(
+    api: httpx.AsyncClient, sandbox: Any, app: TwimlApp
+) -> None:
+    data = {"PhoneNumber": "+14155550142", "StatusCallback": f"{BASE}/verified"}
+    response = await api.post(f"/2010-04-01/Accounts/{ACCOUNT}/OutgoingCallerIds.json", data=data)
+    assert response.status_code == 200, response.text
+    await sandbox.sms.settle()
+    verified = app.one("/verified")
+    assert (verified["VerificationStatus"], verified["CallSid"]) == ("success", response.json()["call_sid"])

@@ -32,11 +32,10 @@ import re
 import secrets
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
 
 from .call_run import HANGUP, INVALID_URL, Doc, Hook, Run, Services
-from .clockwork import POLL
 from .recordings import RecordedCalls, Recordings
+from .store import IncomingNumber
 from .twiml import TwimlError, Verb, make, parse_voice
 from .values import rfc2822
 from .verbs import execute
@@ -48,6 +47,8 @@ EVENTS = ("initiated", "ringing", "answered", "completed")
 XML_TYPES = ("text/xml", "application/xml", "text/html")
 INVALID_CONTENT_TYPE = 12300
 UNREACHABLE, ERROR = "unreachable", "error"
+FINISH_POLL = 0.02
+"""How often a wait for a run's end wakes the runs to look at the clock (a clock moved by hand)."""
 DOCUMENTS_AT_ONE_INSTANT = 20
 """Documents run without the call's clock moving before the sandbox calls it a loop and hangs up."""
 Verbs = list[Verb] | str
@@ -123,7 +124,7 @@ class Dialer:
         if planned(call, "in-progress") is None:
             call.dial, call.answered_by = None, None
 
-    def receive(self, account: str, number: Any, caller: str) -> Call:
+    def receive(self, account: str, number: IncomingNumber, caller: str) -> Call:
         """An inbound call from ``caller`` to one of the account's incoming numbers: it rings one call step,
         then is answered, and the number's ``VoiceUrl`` is requested as it rings."""
         voice = self.voice
@@ -208,7 +209,8 @@ class Dialer:
         deadline = loop.time() + timeout
         while self.state(sid) == "waiting" and loop.time() < deadline:
             await self.settle(sid, max(0.0, deadline - loop.time()))
-            await asyncio.sleep(POLL)
+            if self.state(sid) == "waiting":
+                await asyncio.sleep(min(FINISH_POLL, max(0.0, deadline - loop.time())))
         return self.state(sid) != "waiting"
 
     # The run --------------------------------------------------------------------------------------------

@@ -86,9 +86,13 @@ def from_env(env: Mapping[str, str]) -> Simulation:
     receipts = env.get("SANDBOX_DELIVERY_RECEIPTS", "false").strip().lower()
     if receipts not in ("true", "false"):
         raise ValueError("SANDBOX_DELIVERY_RECEIPTS must be true or false")
+    try:
+        digits = digit_script(env.get("SANDBOX_DIGITS", ""))
+    except ValueError as exc:
+        raise ValueError(f"SANDBOX_DIGITS: {exc}") from None
     return Simulation(
         **lists,
-        digits=digit_script(env.get("SANDBOX_DIGITS", "")),
+        digits=digits,
         record_length=_number(env, "SANDBOX_RECORD_LENGTH", default.record_length, 3600),
         webhook_timeout=_number(env, "SANDBOX_WEBHOOK_TIMEOUT", default.webhook_timeout, 60),
         callback_repeats=int(_number(env, "SANDBOX_CALLBACK_REPEATS", default.callback_repeats, 10, 1)),

@@ -76,6 +76,21 @@ environment variables:
   SANDBOX_MEDIA_AUTH        accounts (sids, comma-separated) whose recordings' audio needs
                             credentials, as when a 2010 account enforces HTTP auth on its media
                             (default none: public)
+  SANDBOX_BUSY_NUMBERS      E.164 numbers, comma-separated, that answer busy (default +15005550010)
+  SANDBOX_NO_ANSWER_NUMBERS numbers that ring without answer (default +15005550011)
+  SANDBOX_FAILED_NUMBERS    numbers that cannot be reached (default +15005550012)
+  SANDBOX_MACHINE_NUMBERS   numbers an answering machine picks up (default +15005550013)
+  SANDBOX_DIGITS            what callers press, one comma-separated entry per <Gather>
+                            (default none: every <Gather> times out)
+  SANDBOX_RECORD_LENGTH     seconds a caller speaks into a <Record> (default 5)
+  SANDBOX_WEBHOOK_TIMEOUT   seconds the sandbox waits for an application (default 5)
+  SANDBOX_CALLBACK_REPEATS  times each status callback is posted; 2 stands for a retry (default 1)
+  SANDBOX_MESSAGE_CALLBACKS statuses of a sent message that post its StatusCallback
+                            (default sent,failed,delivered,undelivered)
+  SANDBOX_DELIVERY_RECEIPTS true: a sent message is delivered one step after sent (default false)
+
+The sandbox plays Twilio's side for applications: it requests a call's Url when answered and runs the
+TwiML, posts status callbacks, and delivers incoming SMS sent through POST /sandbox/Messages.
 """
 
 REPLAY_DESCRIPTION = """\

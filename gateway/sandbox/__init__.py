@@ -6,12 +6,15 @@ from collections.abc import Mapping
 
 from .app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox, SandboxConfig, create_sandbox
 from .seed import parse as parse_seed
+from .simulation import Simulation
+from .simulation import from_env as simulation_from_env
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
     "DEFAULT_AUTH_TOKEN",
     "Sandbox",
     "SandboxConfig",
+    "Simulation",
     "config_from_env",
     "create_sandbox",
 ]
@@ -34,9 +37,9 @@ def config_from_env(
     (seconds; the clock of made calls), ``SANDBOX_MESSAGE_STEP`` (seconds a sent message spends queued,
     then sending), ``SANDBOX_UNREACHABLE_NUMBERS`` (E.164, comma-separated: messages to them fail; default
     +15005550009), ``SANDBOX_SHORT_CODES`` (per account, default 2), ``SANDBOX_MEDIA_REDIRECT`` (a base
-    URL recording audio is redirected to, as to a storage host) and ``SANDBOX_MEDIA_AUTH`` (accounts,
-    comma-separated, whose recordings' media need credentials). Arguments given win over the
-    environment."""
+    URL recording audio is redirected to, as to a storage host), ``SANDBOX_MEDIA_AUTH`` (accounts,
+    comma-separated, whose recordings' media need credentials), and the simulation's variables
+    (:mod:`.simulation`: who answers, digits, webhooks). Arguments given win over the environment."""
     accounts = {
         env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID): env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
     }
@@ -67,6 +70,7 @@ def config_from_env(
         short_codes=int(env.get("SANDBOX_SHORT_CODES", "2")),
         media_redirect=env.get("SANDBOX_MEDIA_REDIRECT", "").rstrip("/") or None,
         media_auth=_accounts(env.get("SANDBOX_MEDIA_AUTH", "")),
+        simulation=simulation_from_env(env),
     )
 
 

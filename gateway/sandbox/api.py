@@ -26,13 +26,22 @@ class ApiError(Exception):
         )
 
 
+LISTS = frozenset({"StatusCallbackEvent", "RecordingStatusCallbackEvent"})
+"""Parameters the API takes as lists (repeated): their values are kept, separated by spaces."""
+
+
 async def read_form(request: Request) -> dict[str, str]:
-    """A form-urlencoded body (the only kind the API takes); the last value of a name wins."""
+    """A form-urlencoded body (the only kind the API takes); the last value of a name wins, except for
+    the list parameters (:data:`LISTS`)."""
     body = await request.body()
     try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         raise ApiError(400, 20001, "The request body is not valid UTF-8") from None
+    form = dict(pairs)
+    for name in LISTS & form.keys():
+        form[name] = " ".join(value for key, value in pairs if key == name)
+    return form
 
 
 def not_found(request: Request) -> ApiError:

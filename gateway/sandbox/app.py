@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,19 +29,25 @@ from starlette.routing import Route
 from . import available_api, media, messaging, notifications, numbers_api, recordings, seed, views
 from .accounts_api import AccountsBehaviour
 from .api import ApiError, check_sid, not_found, page_index, page_size, read_form
+from .call_run import Services
 from .calls import Callbacks, Verification
+from .clockwork import Clockwork
+from .control import control_routes
+from .dialer import Dialer
 from .endpoints import spec_endpoints
 from .engine import ListResponse
+from .simulation import Simulation
+from .sms_hooks import SmsHooks
 from .store import Among, CallerId, Ordered, Span, Store, new_sid
 from .values import e164
 from .voice import Voice
+from .webhook import Requester
 
 log = logging.getLogger("gateway.sandbox")
 
 DEFAULT_ACCOUNT_SID = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 DEFAULT_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 API = "/2010-04-01/Accounts/{account}"
-CALLBACK_TIMEOUT = 5.0
 
 
 @dataclass
@@ -68,6 +75,10 @@ class SandboxConfig:
     media_auth: frozenset[str] = frozenset()
     """Accounts that enforce HTTP auth on their recordings' media URLs (2010's account setting); the
     others' are public, as 2010's are by default."""
+    simulation: Simulation = field(default_factory=Simulation)
+    """Who answers, what callers press and say, how applications are called (:mod:`.simulation`)."""
+    webhook_transport: httpx.AsyncBaseTransport | None = None
+    """Where requests to applications go (tests: an ASGI app or a mock); None: the network."""
     clock: Callable[[], float] = time.time
 
 
@@ -80,12 +91,28 @@ class Sandbox:
         self.accounts = AccountsBehaviour(self.store)
         self.inventory = numbers_api.Inventory(config.available_numbers)
         self.notifications = notifications.Notifications(self.store, self.voice)
-        self.webhooks = notifications.Webhooks(self.callbacks, self.notifications, self.store.lock)
+        simulated = config.simulation
+        self.requester = Requester(self.store.accounts, config.webhook_transport, simulated.webhook_timeout)
+        self.webhooks = notifications.Webhooks(
+            self.callbacks, self.notifications, self.store.lock, self.requester
+        )
+        receipts = (simulated.delivery_receipts, simulated.message_callbacks, simulated.callback_repeats)
         self.messaging = messaging.Messaging(
-            self.store, config.clock, self.webhooks, config.message_step, config.unreachable_numbers
+            self.store,
+            config.clock,
+            self.webhooks,
+            config.message_step,
+            config.unreachable_numbers,
+            *receipts,
         )
         self.recordings = recordings.Recordings(
             self.store, self.voice, self.webhooks, config.call_step, config.media_redirect
+        )
+        self.clockwork = Clockwork(config.clock)
+        parts = (self.voice, self.recordings, self.notifications, self.requester, self.clockwork)
+        self.dialer = Dialer(Services(*parts, simulated, self.store.lock))
+        self.sms = SmsHooks(
+            self.messaging, self.requester, self.notifications, self.callbacks, self.store.lock
         )
         for account in config.accounts:
             self.messaging.provision(account, config.short_codes)
@@ -206,7 +233,7 @@ class Sandbox:
         code = f"{random.SystemRandom().randrange(10**6):06d}"
         verify = Verification(
             self.store,
-            self.callbacks,
+            self.webhooks,
             self.config.verification == "success",
             account,
             number,
@@ -343,7 +370,8 @@ def create_sandbox(config: SandboxConfig) -> Starlette:
         ]
         + [route for endpoints in served for route in endpoints.routes(sandbox)]
         + available_api.routes(sandbox)
-        + media.media_routes(sandbox),
+        + media.media_routes(sandbox)
+        + control_routes(sandbox),
         exception_handlers={ApiError: on_api_error, 404: on_404, 405: on_405},
     )
     app.state.sandbox = sandbox

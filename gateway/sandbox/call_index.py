@@ -62,9 +62,10 @@ def dialed(call: Call) -> float | None:
 
 
 def settled(call: Call, now: float) -> bool:
-    """Over, with nothing left on its timeline and no Dial pending: its status and start time stay."""
+    """Over, with nothing left on its timeline, no Dial pending and no TwiML running: its status and
+    start time stay."""
     last, status = call.timeline[-1]
-    return call.dial is None and last <= now and status in FINAL
+    return call.dial is None and not call.running and last <= now and status in FINAL
 
 
 def _ended(ordered: Ordered, young: int, now: float) -> dict[str, Ended]:

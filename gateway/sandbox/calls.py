@@ -1,23 +1,18 @@
-"""The simulated verification call of a validation request, and its status callback."""
+"""The simulated verification call of a validation request, and its status callback (signed, as every
+webhook); the spawner of the sandbox's background tasks."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import Any, Protocol
 
 from .store import Store
 
-log = logging.getLogger("gateway.sandbox")
-CALLBACK_TIMEOUT = 5.0
-
 
 class Callbacks:
-    """Status callbacks, sent from background tasks that the request never waits for."""
+    """Background tasks the request never waits for (webhooks, deliveries), and every webhook sent."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
@@ -28,22 +23,19 @@ class Callbacks:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def post(self, url: str, method: str, params: dict[str, str]) -> None:
-        self.sent.append((url, method, params))
-        try:
-            async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT, trust_env=False) as client:
-                if method == "GET":
-                    await client.get(url, params=params)
-                else:
-                    await client.post(url, data=params)
-        except httpx.HTTPError as exc:
-            log.warning("status callback failed: %s", type(exc).__name__)
+
+class Sender(Protocol):
+    """What sends a webhook (:class:`.notifications.Webhooks`: signed, a failure noted)."""
+
+    def send(
+        self, account: str, call_sid: str | None, url: str, method: str, params: dict[str, str]
+    ) -> None: ...
 
 
 @dataclass
 class Verification:
     store: Store
-    callbacks: Callbacks
+    webhooks: Sender
     succeeds: bool
     account: str
     phone_number: str
@@ -70,4 +62,4 @@ class Verification:
             }
             if self.created_sid is not None:
                 params["OutgoingCallerIdSid"] = self.created_sid
-            self.callbacks.spawn(self.callbacks.post(self.callback, self.method, params))
+            self.webhooks.send(self.account, None, self.callback, self.method, params)

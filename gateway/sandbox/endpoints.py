@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import call_logs, messaging, notifications, numbers_api, recordings, voice_api
 from .accounts_api import ACCOUNT, ACCOUNTS
+from .dialer import DialedCalls
 from .engine import Endpoints
 from .host import Host
 from .spec import api_spec
@@ -24,7 +25,7 @@ def spec_endpoints(sandbox: Host) -> list[Endpoints]:
             Endpoints(spec, listed, one, r.WithRecordings(behaviour, kept))
             for listed, one, behaviour in call_logs.behaviours(voice)
         ),
-        Endpoints(spec, voice_api.CALLS, voice_api.CALL, r.RecordedCalls(voice, kept)),
+        Endpoints(spec, voice_api.CALLS, voice_api.CALL, DialedCalls(voice, kept, sandbox.dialer)),
         Endpoints(spec, voice_api.CONFERENCES, voice_api.CONFERENCE, voice_api.ConferencesBehaviour(voice)),
         Endpoints(
             spec, voice_api.PARTICIPANTS, voice_api.PARTICIPANT, voice_api.ParticipantsBehaviour(voice)

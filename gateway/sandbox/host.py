@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .accounts_api import AccountsBehaviour
+from .dialer import Dialer
 from .messaging import Messaging
 from .notifications import Notifications
 from .numbers_api import Inventory
 from .recordings import Recordings
+from .sms_hooks import SmsHooks
 from .store import Among, Ordered, Span, Store
 from .voice import Voice
 
@@ -36,6 +38,8 @@ class Host(Protocol):
     notifications: Notifications
     messaging: Messaging
     recordings: Recordings
+    dialer: Dialer
+    sms: SmsHooks
 
     def authenticate(self, request: Request, account: str | None) -> str: ...
 

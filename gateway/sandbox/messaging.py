@@ -2,10 +2,12 @@
 
 A message sent through the API is a timeline, read at the current instant as calls are: ``queued``,
 ``sending`` one step later, ``sent`` one step after that — or ``failed`` (error 30003, unreachable
-handset) when ``To`` is one of the configured unreachable numbers. Its ``StatusCallback`` is sent when it
-reaches the end (from the request that finds it there, or a timer), through the webhooks that log
-failures as notifications. Each account has short codes (five digits from 67898 up); their list takes
-2010's ``ShortCode`` pattern (part of the code, ``*`` any digit) and ``FriendlyName``.
+handset) when ``To`` is one of the configured unreachable numbers (with delivery receipts on, ``sent``
+is followed by ``delivered``). Its ``StatusCallback`` is posted as it reaches each status of
+``callback_statuses`` (2010: one callback, at the end) — from the request that finds it there, or a
+timer — through the webhooks that sign them and log failures as notifications. Each account has short
+codes (five digits from 67898 up); their list takes 2010's ``ShortCode`` pattern (part of the code,
+``*`` any digit) and ``FriendlyName``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ GSM = frozenset(
 )
 """The GSM 03.38 basic alphabet: a body outside it is sent as UCS-2 (70 characters a segment)."""
 FINAL = ("sent", "failed", "delivered", "undelivered", "received")
+UNREACHABLE_HANDSET = 30003
 
 
 def segments(body: str) -> int:
@@ -55,7 +58,8 @@ class Message:
     created: float
     timeline: list[tuple[float, str]]
     status_callback: str | None = None
-    notified: bool = False
+    posted: int = 0
+    """Statuses of its timeline already looked at for its status callback."""
 
     @property
     def key(self) -> tuple[float, int]:
@@ -93,6 +97,14 @@ class Messaging:
     webhooks: Webhooks
     step: float = 1.0
     unreachable: frozenset[str] = frozenset()
+    receipts: bool = False
+    """A sent message goes on to ``delivered`` one step later."""
+    callback_statuses: frozenset[str] = frozenset({"sent", "failed", "delivered", "undelivered"})
+    """The statuses that post a message's ``StatusCallback`` (2010: sent or failed, at the end)."""
+    repeats: int = 1
+    """Times each status callback is posted (2: as a retry of one already delivered)."""
+    logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Each message's requests to applications (:mod:`.control`)."""
     messages: dict[str, Ordered] = field(default_factory=dict)
     short_codes: dict[str, Ordered] = field(default_factory=dict)
     _pending: dict[str, Message] = field(default_factory=dict)
@@ -110,7 +122,9 @@ class Messaging:
     ) -> Message:
         start = self.clock() if at is None else at
         end = "failed" if to in self.unreachable else ("received" if direction == "inbound" else "sent")
-        steps = ("receiving", end) if direction == "inbound" else ("queued", "sending", end)
+        steps: tuple[str, ...] = ("receiving", end) if direction == "inbound" else ("queued", "sending", end)
+        if self.receipts and end == "sent":
+            steps += ("delivered",)
         timeline = [(start + i * self.step, status) for i, status in enumerate(steps)]
         message = Message(
             self.store._next(), new_sid("SM"), account, to, from_, body, direction, start, timeline, **extra
@@ -118,7 +132,8 @@ class Messaging:
         self.messages.setdefault(account, Ordered()).add(message.key, message)
         if message.status_callback:
             self._pending[message.sid] = message
-            self._later(timeline[-1][0])
+            for at, _ in timeline:
+                self._later(at)
         return message
 
     def _later(self, at: float) -> None:
@@ -133,24 +148,41 @@ class Messaging:
             self.refresh()
 
     def refresh(self) -> None:
-        """Sends the status callbacks of messages that reached their end by now."""
+        """Sends the status callbacks of the statuses messages reached by now."""
         now = self.clock()
         for message in list(self._pending.values()):
-            if message.sent_at(now) is None or message.status_callback is None:
-                continue
-            del self._pending[message.sid]
-            status = message.status(now)
-            params = {
-                "AccountSid": message.account_sid,
-                "MessageSid": message.sid,
-                "SmsSid": message.sid,
-                "MessageStatus": status,
-                "SmsStatus": status,
-                "From": message.from_,
-                "To": message.to,
-                "ApiVersion": "2010-04-01",
-            }
-            self.webhooks.send(message.account_sid, None, message.status_callback, "POST", params)
+            reached = [status for at, status in message.timeline if at <= now]
+            for status in reached[message.posted :]:
+                if status in self.callback_statuses:
+                    self._post(message, status)
+            message.posted = len(reached)
+            if message.posted == len(message.timeline):
+                del self._pending[message.sid]
+
+    def _post(self, message: Message, status: str) -> None:
+        assert message.status_callback is not None
+        params = {
+            "AccountSid": message.account_sid,
+            "MessageSid": message.sid,
+            "SmsSid": message.sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "From": message.from_,
+            "To": message.to,
+            "ApiVersion": "2010-04-01",
+        }
+        if status == "failed":
+            params["ErrorCode"] = str(UNREACHABLE_HANDSET)
+        record = self.logs.setdefault(message.sid, [])
+        self.webhooks.send(
+            message.account_sid,
+            None,
+            message.status_callback,
+            "POST",
+            params,
+            repeats=self.repeats,
+            record=record,
+        )
 
     def add_short_code(self, account: str, code: str) -> ShortCode:
         stamp = self.clock()
@@ -249,7 +281,7 @@ class MessagesBehaviour:
             "sid": message.sid,
             "date_sent": rfc2822(sent),
             "date_created": rfc2822(message.created),
-            "error_code": 30003 if failed else None,
+            "error_code": UNREACHABLE_HANDSET if failed else None,
             "price_unit": "USD",
             "api_version": "2010-04-01",
             "subresource_uris": {"media": base + "/Media.json", "feedback": base + "/Feedback.json"},

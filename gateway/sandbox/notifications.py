@@ -5,32 +5,31 @@ A notification about a call is kept with the call (:meth:`Voice.log`, served per
 ``/Notifications`` list is both, newest first, kept in step with the calls' logs before each request.
 
 Every webhook the sandbox sends for messaging and recordings (a message's ``StatusCallback``, a
-recording's ``RecordingStatusCallback``) goes through :class:`Webhooks`; one that fails — no
-connection, a timeout, or an answer that is not 2xx — leaves an ERROR notification (``log`` 0, error
-11200, "HTTP retrieval failure") with the request and response, as the real API's debugger does.
+recording's ``RecordingStatusCallback``) goes through :class:`Webhooks`, signed (:mod:`.webhook`); one
+that fails — no connection, a timeout, or an answer that is not 2xx — leaves an ERROR notification
+(``log`` 0, error 11200, "HTTP retrieval failure") with the request and response, as the real API's
+debugger does. The dialer's requests for calls leave theirs on the call (:mod:`.call_run`).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
-
-import httpx
 
 from .calls import Callbacks
 from .store import Ordered, Store, new_sid, newest
 from .values import dated, newest_first, rfc2822
 from .voice import Entry, Voice
 from .voice_api import API
+from .webhook import Exchange, Requester
 
 NOTIFICATIONS = API + "/Notifications.json"
 NOTIFICATION = API + "/Notifications/{Sid}.json"
 log = logging.getLogger("gateway.sandbox")
-TIMEOUT = 5.0
-HTTP_RETRIEVAL_FAILURE = 11200
 
 
 @dataclass
@@ -142,48 +141,63 @@ class NotificationsBehaviour:
 
 
 class Webhooks:
-    """Sends webhooks from background tasks; a failure is logged as a notification."""
+    """Sends webhooks (signed, :mod:`.webhook`) from background tasks; a failure is logged as a
+    notification. ``repeats`` posts the same callback again (a retry, with the same
+    ``I-Twilio-Idempotency-Token``); ``record`` keeps each exchange for a control endpoint's log."""
 
-    def __init__(self, callbacks: Callbacks, log: Notifications, lock: Any) -> None:
+    def __init__(self, callbacks: Callbacks, log: Notifications, lock: Any, requester: Requester) -> None:
         self.callbacks = callbacks
         self.log = log
         self.lock = lock
+        self.requester = requester
 
-    def send(self, account: str, call_sid: str | None, url: str, method: str, params: dict[str, str]) -> None:
-        self.callbacks.spawn(self._post(account, call_sid, url, method.upper(), params))
+    def send(
+        self,
+        account: str,
+        call_sid: str | None,
+        url: str,
+        method: str,
+        params: dict[str, str],
+        *,
+        repeats: int = 1,
+        record: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.callbacks.spawn(self._post(account, call_sid, url, method.upper(), params, repeats, record))
 
     async def _post(
-        self, account: str, call_sid: str | None, url: str, method: str, params: dict[str, str]
+        self,
+        account: str,
+        call_sid: str | None,
+        url: str,
+        method: str,
+        params: dict[str, str],
+        repeats: int,
+        record: list[dict[str, Any]] | None,
     ) -> None:
-        self.callbacks.sent.append((url, method, params))
-        failure: tuple[str, str, str] | None = None
-        try:
-            async with httpx.AsyncClient(timeout=TIMEOUT, trust_env=False) as client:
-                if method == "GET":
-                    response = await client.get(url, params=params)
-                else:
-                    response = await client.post(url, data=params)
-            if not response.is_success:
-                headers = "&".join(urlencode({k: v}) for k, v in response.headers.items())
-                text = (
-                    f"An attempt to retrieve content from {url} returned the HTTP status code"
-                    f" {response.status_code}"
-                )
-                failure = (text, headers, response.text[:4096])
-        except httpx.HTTPError as exc:
-            failure = (f"An attempt to retrieve content from {url} failed: {type(exc).__name__}", "", "")
+        token = secrets.token_hex(16)
+        for _ in range(max(1, repeats)):
+            self.callbacks.sent.append((url, method, params))
+            exchange = await self.requester.request(
+                account, url, method, params, kind="status-callback", at=self.log.clock(), idempotency=token
+            )
+            if record is not None:
+                record.append(exchange.record())
+            self._failed(account, call_sid, exchange)
+
+    def _failed(self, account: str, call_sid: str | None, exchange: Exchange) -> None:
+        failure = exchange.failure()
         if failure is None:
             return
-        log.warning("webhook failed: %s", failure[0])
+        log.warning("webhook failed: %s", failure[1])
         with self.lock:
             self.log.add(
                 account,
                 call_sid,
-                HTTP_RETRIEVAL_FAILURE,
                 failure[0],
-                request_url=url,
-                request_method=method,
-                request_variables=urlencode(params),
-                response_headers=failure[1],
-                response_body=failure[2],
+                failure[1],
+                request_url=exchange.url,
+                request_method=exchange.method,
+                request_variables=urlencode(exchange.params),
+                response_headers="&".join(urlencode({k: v}) for k, v in exchange.headers),
+                response_body=exchange.text[:4096],
             )

@@ -1,10 +1,10 @@
 """The sandbox's recordings and transcriptions, and the audio behind them.
 
 A call made with ``Record=true`` leaves a recording of its answered part when it ends (none if nobody
-answered), with a ``RecordingStatusCallback`` if one was given. A transcription is made of it when
-asked: the sandbox runs no TwiML, so ``Transcribe=true`` in the call's ``Url`` query stands in for the
-app answering ``<Record transcribe="true">`` (as ``Dial=`` does for ``<Dial>``); it is ``in-progress``
-for one step, then ``completed``.
+answered), with a ``RecordingStatusCallback`` if one was given; ``Transcribe=true`` in the call's ``Url``
+query has it transcribed (a stand-in, as ``Dial=`` is, for calls no application answers). ``<Record>``
+verbs the dialer runs (:mod:`.verbs`) make recordings and transcriptions here too. A transcription is
+``in-progress`` for one step, then ``completed``.
 
 The audio is served by :mod:`.media`.
 """

@@ -3,10 +3,11 @@
 A call is a timeline of (instant, status): made through the API it is ``queued``, ``ringing`` one step
 later, ``in-progress`` one step after that and ``completed`` ``call_length`` seconds on (times from the
 sandbox's clock, which tests replace). Its status, start and end times, duration and price are read
-from the timeline at the current instant, so nothing runs in the background. A call answered with a
-pending Dial (the sandbox runs no TwiML: a ``Dial=<number>`` query parameter on the call's ``Url``
-stands in for the app answering ``<Dial><Number>``) gets a child call, the Dial leg, at the instant it
-was answered. Conferences hold participants, each a live call; kicking one ends its call, and the
+from the timeline at the current instant. The dialer (:mod:`.dialer`), which runs a call's TwiML in the
+background, ends it earlier when its script does (the call is ``running`` meanwhile). A call answered
+with a pending Dial (a ``Dial=<number>`` query parameter on a ``Url`` that no application answers stands
+in for the app answering ``<Dial><Number>``) gets a child call, the Dial leg, at the instant it was
+answered. Conferences hold participants, each a live call; kicking one ends its call, and the
 conference ends with its last participant (or one with ``end_conference_on_exit``).
 """
 
@@ -41,6 +42,8 @@ class Call:
     """A number to Dial when answered (pending until the child leg exists)."""
     updated: float = 0.0
     answered_by: str | None = None
+    running: bool = False
+    """The sandbox runs TwiML for it (:mod:`.dialer`): its timeline may still change."""
     recordings: Ordered = field(default_factory=Ordered)
     notifications: Ordered = field(default_factory=Ordered)
 
@@ -120,6 +123,8 @@ class Voice:
         self.calls: dict[str, Ordered] = {}
         self.conferences: dict[str, Ordered] = {}
         self._live: dict[str, Call] = {}
+        self.listeners: list[Callable[[], None]] = []
+        """Called at every refresh (the dialer looks at the clock again)."""
 
     # Calls ----------------------------------------------------------------------------------------
     def add_call(self, call: Call) -> Call:
@@ -173,6 +178,8 @@ class Voice:
     def refresh(self) -> None:
         """Creates the Dial legs of calls answered by now; forgets calls that can no longer change."""
         now = self.clock()
+        for listener in self.listeners:
+            listener()
         for call in list(self._live.values()):
             answered = call.reached("in-progress", now)
             if call.dial is not None and answered is not None:

@@ -16,10 +16,11 @@ import uvicorn
 
 
 @contextlib.contextmanager
-def serve(app: Any, *, lifespan: str = "auto") -> Iterator[str]:
+def serve(app: Any, *, lifespan: str = "auto", port: int = 0) -> Iterator[str]:
+    """``port``: 0 for any free one; a given one when the app must know its address beforehand."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

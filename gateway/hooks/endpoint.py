@@ -23,10 +23,13 @@ When the app fails (no answer in ``GATEWAY_CALLBACK_TIMEOUT``, an error status, 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import parse_qsl, urlsplit
 
 import defusedxml.ElementTree as SafeET
@@ -52,6 +55,8 @@ VOICE = frozenset({Kind.VOICE, Kind.VOICE_FALLBACK, Kind.REDIRECT, Kind.GATHER, 
 SMS = frozenset({Kind.SMS, Kind.SMS_FALLBACK, Kind.SMS_ACTION})
 SEEN_TTL = 7 * 86_400.0
 """How long a call's end or a message's status is remembered as reported (Twilio retries for hours)."""
+HOOKS_KEPT = 1024
+"""Hooks opened, and hook URLs minted, remembered (each at most 4 KB)."""
 NOTIFY_TASKS = 256
 """Background notifications (hangup-machine) at most in flight; past that they run inline."""
 
@@ -95,6 +100,22 @@ class HookEndpoint:
         self.extra_keep = extra_keep
         self.region = region
         self._tasks: set[asyncio.Task[None]] = set()
+        # The same hooks come again and again (a number's URL on every call, a document's actions
+        # on every run of it): each is opened and minted once (Fernet costs tens of microseconds).
+        self._opened: OrderedDict[str, Hook] = OrderedDict()
+        self._mint = functools.lru_cache(maxsize=HOOKS_KEPT)(partial(keys.mint, self.base_url))
+
+    def _open(self, path: str) -> Hook | None:
+        hook = self._opened.get(path)
+        if hook is None:
+            hook = self.keys.open(path)
+            if hook is None:
+                return None
+            self._opened[path] = hook
+            if len(self._opened) > HOOKS_KEPT:
+                self._opened.popitem(last=False)
+        self._opened.move_to_end(path)
+        return hook
 
     async def aclose(self) -> None:
         if self._tasks:
@@ -108,7 +129,7 @@ class HookEndpoint:
         obs.set_route(f"/{SEGMENT}/{kind}" if kind in KINDS else f"/{SEGMENT}")
         if method not in ("GET", "POST"):
             return Answer(405)
-        hook = self.keys.open(path)
+        hook = self._open(path)
         if hook is None:
             log.warning("callbacks: refused a request to a hook that does not open (forged or altered)")
             return Answer(404)
@@ -152,7 +173,7 @@ class HookEndpoint:
 
     def mint_for(self, hook: Hook) -> Mint:
         def mint(kind: str, url: str, method: str, extra: tuple[tuple[str, str], ...]) -> str:
-            return self.keys.mint(self.base_url, Hook(kind, hook.account, url, method, extra))
+            return self._mint(Hook(kind, hook.account, url, method, extra))
 
         return mint
 

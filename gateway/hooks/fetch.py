@@ -1,37 +1,50 @@
 """The gateway's request to the legacy app: a URL the tenant chose, so fetched with care.
 
 - The host name is resolved once; every address it has is checked (:mod:`gateway.hooks.addresses`);
-  the connection goes to the first checked address, never through a second lookup: httpx is given the
-  address in the URL, the name in ``Host`` and, for https, in the ``sni_hostname`` extension (which
-  httpcore also verifies the certificate against). httpx because it takes the address per request;
-  pyreqwest has no per-request resolution to hand it. https connections are not kept alive: a pool
-  keyed by address could carry one host's request over a TLS session verified for another; plain
-  http ones are, keyed by the checked address.
-- ``user:pass@`` becomes Basic authentication (security.2010.md), sent only to that same origin, as
-  is the caller's ``Cookie`` header;
+  the connection goes to the first checked address, never through a second lookup: the request goes
+  out through a pyreqwest client made for that name and address (``resolve``: reqwest connects to the
+  address given for the name), so TLS is verified against the name, and keep-alive connections are
+  only ever reused for the same name at the same checked address (clients are kept, a few dozen at
+  most). pyreqwest (reqwest/hyper) because it is the upstream's client too and costs a fraction of the
+  CPU of a pure-Python one (docs/performance.md#callbacks).
+- ``user:pass@`` becomes Basic authentication (security.2010.md), sent only to that same origin;
   credentials never reach an error, a log line or ``repr``.
 - Redirects are followed, as 2008 Twilio did (twiml-your-response.md), each hop resolved and checked
   like the first, at most :data:`MAX_REDIRECTS`; 301/302/303 turn a POST into a GET without
   parameters, 307/308 repeat it.
-- The body is read while it streams and refused past ``cap`` bytes; ``timeout`` bounds the whole
-  fetch, redirects included. No proxy from the environment is used.
+- The body is read while it streams and refused past ``cap`` bytes, never decompressed; ``timeout``
+  bounds the whole fetch, redirects included. No proxy from the environment is used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import socket
 import ssl
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import SplitResult, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-import httpx
+from pyreqwest import exceptions as reqwest_errors
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.response import Response
 
 from .addresses import AllowList, IPAddress
 
 MAX_REDIRECTS = 5
+_TIMEOUTS = (
+    reqwest_errors.ConnectTimeoutError,
+    reqwest_errors.ReadTimeoutError,
+    reqwest_errors.WriteTimeoutError,
+    reqwest_errors.RequestTimeoutError,
+    reqwest_errors.PoolTimeoutError,
+)
+MAX_CLIENTS = 64
+"""Clients (each a name at a checked address, with its idle connections) kept at most."""
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 """``resolve(host, port)`` → the host's addresses, as text."""
 
@@ -92,6 +105,62 @@ class _Hop:
     form: Mapping[str, str] | None
 
 
+class _Clients:
+    """One pyreqwest client per (scheme, name, checked address, port), least recently used dropped."""
+
+    def __init__(self, verify: ssl.SSLContext | bool) -> None:
+        self.verify = verify
+        self._clients: OrderedDict[tuple[str, str, str, int], Client] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def get(self, scheme: str, host: str, address: IPAddress, port: int) -> Client:
+        key = (scheme, host, str(address), port)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self._build(host, address, port)
+            while len(self._clients) > MAX_CLIENTS:
+                self._close(self._clients.popitem(last=False)[1])
+        self._clients.move_to_end(key)
+        return client
+
+    def _build(self, host: str, address: IPAddress, port: int) -> Client:
+        builder = (
+            ClientBuilder()
+            .follow_redirects(False)
+            .no_proxy()
+            .gzip(False)
+            .brotli(False)
+            .zstd(False)
+            .deflate(False)
+            .referer(False)
+            .http1_only()
+            .pool_max_idle_per_host(16)
+            .pool_idle_timeout(timedelta(seconds=4))  # below common servers' 5 s: a kept one is live
+        )
+        if not _is_address(host):
+            builder = builder.resolve(host, str(address), port)
+        if self.verify is False:
+            builder = builder.danger_accept_invalid_certs(True)
+        elif isinstance(self.verify, ssl.SSLContext):
+            for der in self.verify.get_ca_certs(binary_form=True):
+                builder = builder.add_root_certificate_der(der)
+        return builder.build()
+
+    def _close(self, client: Client) -> None:
+        task = asyncio.get_running_loop().create_task(client.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), OrderedDict()
+        for client in clients:
+            await client.close()
+        if self._closing:
+            await asyncio.wait(self._closing)
+        # close() returns before reqwest's runtime thread has dropped the pools' connections.
+        await asyncio.sleep(0.05)
+
+
 class AppFetcher:
     def __init__(
         self,
@@ -100,21 +169,14 @@ class AppFetcher:
         resolver: Resolver = system_resolver,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """``verify``: True for the system's roots, an ``SSLContext`` for its CA certificates besides
+        them, False for none (tests only)."""
         self.allow = AllowList.parse(allow)
         self.resolver = resolver
-        self.client = httpx.AsyncClient(
-            verify=verify,
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
-        # Plain http has no TLS identity to mix up: its connections, keyed by the checked address
-        # and port, are kept alive (a connection and its teardown cost more than the request).
-        self.plain = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        self.clients = _Clients(verify)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
-        await self.plain.aclose()
+        await self.clients.aclose()
 
     async def fetch(
         self,
@@ -147,30 +209,28 @@ class AppFetcher:
         self, hop: _Hop, headers: Mapping[str, str], timeout: float, cap: int, first: str
     ) -> tuple[AppAnswer, _Hop | None]:
         parts = _checked_url(hop.url)
-        host = parts.hostname or ""
+        host = (parts.hostname or "").strip("[]")
         port = parts.port or _default_port(parts.scheme)
         address = await self._address(host, port, hop.url)
-        request = self._request(hop, parts, address, port, headers, timeout, first)
-        auth = None
-        if parts.username is not None and origin(hop.url) == first:
-            auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+        client = self.clients.get(parts.scheme, host, address, port)
+        request = client.request(hop.method, target(hop.method, hop.url, hop.form))
+        request = request.headers(_headers(hop, parts, headers, first)).timeout(timedelta(seconds=timeout))
+        if hop.method == "POST":
+            request = request.body_bytes(urlencode(list((hop.form or {}).items())).encode())
         try:
-            client = self.plain if parts.scheme == "http" else self.client
-            response = await client.send(request, stream=True, auth=auth)
-        except httpx.TimeoutException:
+            async with request.build_streamed() as response:
+                cookies = tuple(response.get_header_all("set-cookie"))
+                location = response.get_header("location")
+                if response.status in (301, 302, 303, 307, 308) and location:
+                    redirect = _redirected(hop, response.status, location)
+                    return AppAnswer(response.status, "", b"", cookies), redirect
+                body = await _read(response, cap, hop.url)
+                kind = response.get_header("content-type") or ""
+                return AppAnswer(response.status, kind, body, cookies), None
+        except (TimeoutError, *_TIMEOUTS):
             raise TimeoutError from None
-        except httpx.HTTPError as exc:
+        except reqwest_errors.PyreqwestError as exc:
             raise AppFailure("connect", f"{origin(hop.url)} ({type(exc).__name__})") from None
-        try:
-            cookies = tuple(response.headers.get_list("set-cookie"))
-            location = response.headers.get("location")
-            if response.status_code in (301, 302, 303, 307, 308) and location:
-                return AppAnswer(response.status_code, "", b"", cookies), _redirected(hop, response, location)
-            body = await _read(response, cap, hop.url)
-            kind = response.headers.get("content-type", "")
-            return AppAnswer(response.status_code, kind, body, cookies), None
-        finally:
-            await response.aclose()
 
     async def _address(self, host: str, port: int, url: str) -> IPAddress:
         try:
@@ -183,35 +243,19 @@ class AppFetcher:
             raise AppFailure("refused", f"{origin(url)} resolves to an address apps may not use")
         return found[0]
 
-    def _request(
-        self,
-        hop: _Hop,
-        parts: SplitResult,
-        address: IPAddress,
-        port: int,
-        headers: Mapping[str, str],
-        timeout: float,
-        first: str,
-    ) -> httpx.Request:
-        """The cookies the caller gave (for the first URL's host) go to that origin only."""
-        visible = urlsplit(target(hop.method, hop.url, hop.form))
-        literal = f"[{address}]" if address.version == 6 else str(address)
-        direct = urlunsplit((parts.scheme, f"{literal}:{port}", visible.path, visible.query, ""))
-        dropped = (
-            ("host", "authorization") if origin(hop.url) == first else ("host", "authorization", "cookie")
-        )
-        sent = {k: v for k, v in headers.items() if k.lower() not in dropped}
-        sent["Host"] = visible.netloc
-        content = None
-        if hop.method == "POST":
-            content = urlencode(list((hop.form or {}).items())).encode()
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        extensions: dict[str, object] = {"timeout": httpx.Timeout(timeout).as_dict()}
-        if parts.scheme == "https" and not _is_address(parts.hostname or ""):
-            extensions["sni_hostname"] = parts.hostname
-        return self.client.build_request(
-            hop.method, direct, headers=sent, content=content, extensions=extensions
-        )
+
+def _headers(hop: _Hop, parts: SplitResult, headers: Mapping[str, str], first: str) -> dict[str, str]:
+    """The caller's headers; its cookies (for the first URL's host) and the URL's credentials go to
+    that origin only."""
+    same = origin(hop.url) == first
+    dropped = ("host", "authorization") if same else ("host", "authorization", "cookie")
+    sent = {k: v for k, v in headers.items() if k.lower() not in dropped}
+    if parts.username is not None and same:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        sent["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    if hop.method == "POST":
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    return sent
 
 
 def _is_address(host: str) -> bool:
@@ -233,30 +277,26 @@ def _checked_url(url: str) -> SplitResult:
     return parts
 
 
-def _redirected(hop: _Hop, response: httpx.Response, location: str) -> _Hop:
+def _redirected(hop: _Hop, status: int, location: str) -> _Hop:
     url = urljoin(hop.url, location.strip())
     if origin(url) != origin(hop.url):
         parts = urlsplit(url)
         url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-    if response.status_code in (307, 308):
+    if status in (307, 308):
         return _Hop(hop.method, url, hop.form if hop.method == "POST" else None)
     return _Hop("GET", url, None)
 
 
-async def _read(response: httpx.Response, cap: int, url: str) -> bytes:
-    declared = response.headers.get("content-length", "")
+async def _read(response: Response, cap: int, url: str) -> bytes:
+    declared = response.get_header("content-length") or ""
     if declared.isdigit() and int(declared) > cap:
         raise AppFailure("too-large", f"{origin(url)} answered over {cap} bytes")
+    reader = response.body_reader
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in response.aiter_raw():
-            size += len(chunk)
-            if size > cap:
-                raise AppFailure("too-large", f"{origin(url)} answered over {cap} bytes")
-            chunks.append(chunk)
-    except httpx.TimeoutException:
-        raise TimeoutError from None
-    except httpx.HTTPError as exc:
-        raise AppFailure("connect", f"{origin(url)} broke off ({type(exc).__name__})") from None
+    while (chunk := await reader.read_chunk()) is not None:
+        size += len(chunk)
+        if size > cap:
+            raise AppFailure("too-large", f"{origin(url)} answered over {cap} bytes")
+        chunks.append(bytes(chunk))
     return b"".join(chunks)

@@ -1,9 +1,10 @@
 """What a callback costs in the gateway: Twilio → hook → legacy app → rewritten TwiML, against the app alone.
 
-    python bench/callbacks.py [--concurrency 1,16] [--rounds 5] [--duration 5]
+    python bench/callbacks.py [--concurrency 1,16] [--rounds 5] [--duration 5] [--workers 1]
 
-A legacy app (uvicorn, one process: it answers a 2008 ``<Gather>`` document) and one gateway worker
-(``python -m gateway serve``, callbacks on, access log on) run on loopback. wrk sends the same call
+A legacy app (uvicorn, one process: it answers a 2008 ``<Gather>`` document) and the gateway
+(``python -m gateway serve``, one worker unless ``--workers``; callbacks on, access log on) run on
+loopback. wrk sends the same call
 request two ways, in interleaved rounds (the order alternates, so load from elsewhere on the machine
 falls on both alike): straight to the app, as 2008 Twilio did, and to a hook URL, as Twilio does today
 (2010 parameters, ``X-Twilio-Signature``): the gateway opens the hook, checks the signature, requests
@@ -96,7 +97,7 @@ def wrk(
 
 
 @contextlib.contextmanager
-def servers(root: Path) -> Iterator[tuple[str, str]]:
+def servers(root: Path, workers: int = 1) -> Iterator[tuple[str, str]]:
     """(the app's URL, the gateway's base URL), both running."""
     app_port, gateway_port = free_port(), free_port()
     app_command = [sys.executable, "-m", "uvicorn", "callbacks:app", "--port", str(app_port),
@@ -104,6 +105,7 @@ def servers(root: Path) -> Iterator[tuple[str, str]]:
     gateway = f"http://127.0.0.1:{gateway_port}"
     env = {
         "GATEWAY_PORT": str(gateway_port),
+        "GATEWAY_WORKERS": str(workers),
         "GATEWAY_UPSTREAM": "http://127.0.0.1:9",  # never asked: the document has no <Sms>
         "GATEWAY_PUBLIC_URL": gateway,
         "GATEWAY_HOOK_KEYS": KEY,
@@ -124,10 +126,12 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,16")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     ensure_tools()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     results: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp)) as (app_url, gateway):
+    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp), args.workers) as (app_url, gateway):
         script = Path(tmp) / "hook.lua"
         script.write_text(LUA)
         hook = HookKeys([KEY]).mint(gateway, Hook("voice", ACCOUNT, app_url, "POST"))
@@ -147,8 +151,13 @@ def main() -> int:
             row = summary(concurrency, runs)
             results.append(row)
             print(json.dumps(row), flush=True)
-    RESULTS.write_text(json.dumps({"command": " ".join(["python", "bench/callbacks.py", *sys.argv[1:]]),
-                                   "results": results}, indent=2) + "\n")  # fmt: skip
+    out = RESULTS if args.workers == 1 else RESULTS.with_name(f"callbacks-{args.workers}w.json")
+    record = {
+        "command": " ".join(["python", "bench/callbacks.py", *sys.argv[1:]]),
+        "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
+        "results": results,
+    }
+    out.write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 

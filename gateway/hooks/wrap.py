@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.callbacks import Current
 from gateway.resources import AppUrl, Operation, Resource
@@ -25,6 +26,9 @@ from .urls import SEGMENT, Hook, HookKeys, Kind
 from .verbs import method_of
 
 log = logging.getLogger("gateway.hooks")
+RESERVED = ("example", "invalid", "example.com", "example.net", "example.org")
+"""Names reserved for examples (RFC 2606): no app lives there. A URL on one is left as it is — a
+placeholder (the sandbox reads it so: never requested), not a hook that would only fail."""
 MAX_TOLD = 10_000
 """Accounts remembered as told about (one log line each); past that, no more lines."""
 
@@ -103,6 +107,8 @@ class Wrap:
     def _wrap(self, out: dict[str, str], url: AppUrl, account: str, target: str, method: str | None) -> None:
         if not target.strip() or not target.lower().startswith(("http://", "https://")):
             return  # cleared, or not a URL the upstream takes: it answers as it would
+        if _reserved(target):
+            return
         if self.keys.open(target) is not None:
             return  # already a hook (copied from a read made elsewhere): never wrapped twice
         app_method = method_of(method)
@@ -156,3 +162,11 @@ async def _read(current: Current) -> Mapping[str, Any]:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _reserved(url: str) -> bool:
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    return any(host == name or host.endswith("." + name) for name in RESERVED)

@@ -34,10 +34,10 @@ async def test_a_numbers_urls_are_wrapped_upstream_and_read_back_as_set(
 ) -> None:
     sid = await a_number(gw)
     given = {
-        "Url": "https://user:secret@app.example/voice.php",
+        "Url": "https://user:secret@app.legacy.test/voice.php",
         "Method": "GET",
-        "SmsUrl": "https://app.example/sms",
-        "VoiceFallbackUrl": "https://app.example/sorry",
+        "SmsUrl": "https://app.legacy.test/sms",
+        "VoiceFallbackUrl": "https://app.legacy.test/sorry",
     }
     updated = await gw.post(f"{PREFIX}/IncomingPhoneNumbers/{sid}", data=given)
     assert updated.status_code == 200, updated.text
@@ -49,7 +49,7 @@ async def test_a_numbers_urls_are_wrapped_upstream_and_read_back_as_set(
     assert form["SmsUrl"].startswith(f"{PUBLIC}/hooks/sms/")
     assert form["VoiceFallbackUrl"].startswith(f"{PUBLIC}/hooks/voice-fallback/")
     assert form["StatusCallback"].startswith(f"{PUBLIC}/hooks/status/")
-    assert "secret" not in str(form) and "app.example" not in str(form)
+    assert "secret" not in str(form) and "app.legacy.test" not in str(form)
 
     fetched = ET.fromstring((await gw.get(f"{PREFIX}/IncomingPhoneNumbers/{sid}")).content)
     assert urls(fetched.find("IncomingPhoneNumber")) == expected
@@ -69,9 +69,9 @@ async def test_a_numbers_urls_are_wrapped_upstream_and_read_back_as_set(
     assert urls(again.find("IncomingPhoneNumber"))["Method"] == "POST"
     # Only the URL changes: the app's method (GET) stays.
     await gw.post(f"{PREFIX}/IncomingPhoneNumbers/{sid}", data={"SmsMethod": "GET"})
-    await gw.post(f"{PREFIX}/IncomingPhoneNumbers/{sid}", data={"SmsUrl": "https://app.example/sms2"})
+    await gw.post(f"{PREFIX}/IncomingPhoneNumbers/{sid}", data={"SmsUrl": "https://app.legacy.test/sms2"})
     last = urls(ET.fromstring((await gw.get(f"{PREFIX}/IncomingPhoneNumbers/{sid}")).content)[0])
-    assert (last["SmsUrl"], last["SmsMethod"]) == ("https://app.example/sms2", "GET")
+    assert (last["SmsUrl"], last["SmsMethod"]) == ("https://app.legacy.test/sms2", "GET")
 
 
 async def test_a_url_set_outside_the_gateway_shows_as_it_is(
@@ -83,10 +83,10 @@ async def test_a_url_set_outside_the_gateway_shows_as_it_is(
     async with direct:
         await direct.post(
             f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers/{sid}.json",
-            data={"VoiceUrl": outside, "SmsUrl": "https://elsewhere.example/s"},
+            data={"VoiceUrl": outside, "SmsUrl": "https://elsewhere.legacy.test/s"},
         )
     shown = urls(ET.fromstring((await gw.get(f"{PREFIX}/IncomingPhoneNumbers/{sid}")).content)[0])
-    assert (shown["Url"], shown["SmsUrl"]) == (outside, "https://elsewhere.example/s")
+    assert (shown["Url"], shown["SmsUrl"]) == (outside, "https://elsewhere.legacy.test/s")
 
 
 async def test_buying_a_number_by_area_code_wraps_its_urls(
@@ -96,8 +96,8 @@ async def test_buying_a_number_by_area_code_wraps_its_urls(
         f"{PREFIX}/IncomingPhoneNumbers/Local",
         data={
             "AreaCode": "415",
-            "Url": "https://app.example/v",
-            "SmsUrl": "https://app.example/s",
+            "Url": "https://app.legacy.test/v",
+            "SmsUrl": "https://app.legacy.test/s",
             "SmsMethod": "GET",
         },
     )
@@ -106,8 +106,8 @@ async def test_buying_a_number_by_area_code_wraps_its_urls(
     assert form["VoiceUrl"].startswith(f"{PUBLIC}/hooks/voice/") and form["SmsMethod"] == "POST"
     shown = urls(ET.fromstring(bought.content)[0])
     assert (shown["Url"], shown["SmsUrl"], shown["SmsMethod"]) == (
-        "https://app.example/v",
-        "https://app.example/s",
+        "https://app.legacy.test/v",
+        "https://app.legacy.test/s",
         "GET",
     )
 

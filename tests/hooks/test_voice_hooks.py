@@ -224,13 +224,13 @@ async def test_an_account_whose_token_the_gateway_lacks_passes_unwrapped(
     for _ in range(2):
         made = await gw.post(
             f"/2008-08-01/Accounts/{OTHER}/Calls",
-            data={"Caller": "6465550000", "Called": "4155551212", "Url": "https://app.example/v"},
+            data={"Caller": "6465550000", "Called": "4155551212", "Url": "https://app.legacy.test/v"},
             auth=other,
         )
         assert made.status_code in (201, 400), made.text
         if made.status_code == 400:
             pytest.skip("the other account has no number to call from")
     form = sent_form(upstream, "/Calls.json")
-    assert form["Url"] == "https://app.example/v" and "StatusCallback" not in form
+    assert form["Url"] == "https://app.legacy.test/v" and "StatusCallback" not in form
     lines = [r for r in caplog.records if OTHER in r.getMessage() and "no auth token" in r.getMessage()]
     assert len(lines) == 1

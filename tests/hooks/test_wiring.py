@@ -32,10 +32,10 @@ async def test_without_a_public_url_nothing_is_wrapped_and_start_up_says_so(
     async with serving(create_app(settings, upstream)) as client:
         made = await client.post(
             f"{PREFIX}/Calls",
-            data={"Caller": "6465550000", "Called": "4155551212", "Url": "http://a.example/v"},
+            data={"Caller": "6465550000", "Called": "4155551212", "Url": "http://a.legacy.test/v"},
         )
         assert made.status_code == 201
-        assert sent_form(upstream, "/Calls.json")["Url"] == "http://a.example/v"
+        assert sent_form(upstream, "/Calls.json")["Url"] == "http://a.legacy.test/v"
         assert (await client.post("/hooks/voice/anything", auth=None)).status_code == 404
     assert [r.getMessage() for r in caplog.records if "callbacks: off" in r.getMessage()] != []
 
@@ -129,3 +129,15 @@ async def test_lookups_are_remembered_for_a_while_and_addresses_need_none() -> N
     await cached("c.example", 443)  # the oldest is forgotten: at most two names kept
     await cached("app.example", 443)
     assert asked == ["App.Example", "app.example", "b.example", "c.example", "app.example"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://app.example/voice?Dial=4155550100", "https://x.example.com/v", "http://a.invalid/"]
+)
+async def test_placeholder_urls_on_names_reserved_for_examples_are_left_as_they_are(
+    gw: httpx.AsyncClient, upstream: CountingTransport, url: str
+) -> None:
+    made = await gw.post(f"{PREFIX}/Calls", data={"Caller": "6465550000", "Called": "4155551212", "Url": url})
+    assert made.status_code == 201
+    form = sent_form(upstream, "/Calls.json")
+    assert form["Url"] == url and "StatusCallback" not in form

@@ -1,10 +1,10 @@
 """The service's seam for callbacks: app URLs in a write's parameters and in the upstream's items.
 
 The service calls a :class:`Callbacks` on the way up (a write's legacy parameters, before they are
-translated; and what it adds upstream) and on the way back (each upstream item, before it is translated). :class:`Unchanged`,
-the default, leaves both alone; :class:`gateway.hooks.wrap.Wrap` puts hook URLs in and takes them
-out again. The service knows nothing else of hooks (an injected seam, like an HTTP client's
-transport).
+translated, and what the gateway adds upstream of its own) and on the way back (each upstream item,
+before it is translated). :class:`Unchanged`, the default, leaves both alone;
+:class:`gateway.hooks.wrap.Wrap` puts hook URLs in and takes them out again. The service knows nothing
+else of hooks (an injected seam, like an HTTP client's transport).
 """
 
 from __future__ import annotations

@@ -252,7 +252,7 @@ class Gateway:
         return Outcome(204, None)
 
     async def write(self, call: Call) -> Outcome:
-        given, added = dict(call.request.params), {}
+        given, added = dict(call.request.params), dict[str, str]()
         if call.resource.app_urls:
             given, added = await self.callbacks.outgoing(
                 call.resource, call.operation, call.account, given, self._current(call)

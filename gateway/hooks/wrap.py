@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.callbacks import Current
+from gateway.callbacks import Current, Outgoing
 from gateway.resources import AppUrl, Operation, Resource
 from gateway.settings import Secret, Settings
 
@@ -74,7 +74,7 @@ class Wrap:
         account: str,
         params: dict[str, str],
         current: Current | None,
-    ) -> dict[str, str]:
+    ) -> Outgoing:
         declared = {param.name for param in operation.params}
         urls = [
             url
@@ -82,11 +82,11 @@ class Wrap:
             if url.param in declared and (url.param in params or (url.method or "") in params)
         ]
         if not urls:
-            return params
+            return params, {}
         if account not in self.tokens:
             self._tell(account)
-            return params
-        out = dict(params)
+            return params, {}
+        out, added = dict(params), {}
         item: Mapping[str, Any] | None = None
         for url in urls:
             target = params.get(url.param)
@@ -101,24 +101,28 @@ class Wrap:
                 if method is None:
                     method = before.method if before else _text(item.get(url.method_field or ""))
             if target is not None:
-                self._wrap(out, url, account, target, method)
-        return out
+                added.update(self._wrap(out, url, account, target, method))
+        return out, added
 
-    def _wrap(self, out: dict[str, str], url: AppUrl, account: str, target: str, method: str | None) -> None:
+    def _wrap(
+        self, out: dict[str, str], url: AppUrl, account: str, target: str, method: str | None
+    ) -> dict[str, str]:
+        """Puts the hook in ``out``; the upstream parameters the gateway adds for it (its status hook)."""
         if not target.strip() or not target.lower().startswith(("http://", "https://")):
-            return  # cleared, or not a URL the upstream takes: it answers as it would
+            return {}  # cleared, or not a URL the upstream takes: it answers as it would
         if _reserved(target):
-            return
+            return {}
         if self.keys.open(target) is not None:
-            return  # already a hook (copied from a read made elsewhere): never wrapped twice
+            return {}  # already a hook (copied from a read made elsewhere): never wrapped twice
         app_method = method_of(method)
         extra = tuple((name, out[param]) for param, name in url.carries if out.get(param))
         out[url.param] = self.mint(Hook(url.kind, account, target, app_method, extra))
         if url.method:
             out[url.method] = "POST"
-        if url.status:
-            out[url.status] = self.mint(Hook(Kind.STATUS, account, target, app_method, extra))
-            out[url.status + "Method"] = "POST"
+        if not url.status:
+            return {}
+        status = self.mint(Hook(Kind.STATUS, account, target, app_method, extra))
+        return {url.status: status, url.status + "Method": "POST"}
 
     def _unwrapped(self, item: Mapping[str, Any], url: AppUrl) -> str | None:
         value = item.get(url.field) if url.field else None

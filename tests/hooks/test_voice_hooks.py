@@ -162,8 +162,11 @@ async def test_the_status_callback_brings_2008s_last_requests_once(
     gw: httpx.AsyncClient, upstream: CountingTransport, legacy_app: App
 ) -> None:
     app, base = legacy_app
-    form = await make_call(gw, upstream, f"{base}/voice", Method="GET")
-    status = form["StatusCallback"]
+    form = await make_call(
+        gw, upstream, f"{base}/voice", Method="GET", StatusCallback="https://x.legacy.test/s"
+    )
+    status = form["StatusCallback"]  # the gateway's own: a client's 2010 parameter is never sent
+    assert status.startswith(f"{PUBLIC}/hooks/status/") and form["StatusCallbackMethod"] == "POST"
     assert (await twilio(gw, status, voice_params(CallStatus="ringing"))).status_code == 204
     assert app.seen == []
     for _ in range(2):  # Twilio may repeat it: the app hears it once

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import csv
 import functools
+import io
 import itertools
 import json
 import logging
@@ -155,6 +157,46 @@ def redact(text: str) -> str:
     if "token" in lowered or "password" in lowered:
         text = _TOKEN_PARAM.sub(lambda m: m.group(1) + "=****", text)
     return text
+
+
+_AUTH_TOKEN_NAME = re.compile(r"(?i)auth[-_]?token")
+_AUTH_TOKEN_MARKUP = (
+    re.compile(r"(?is)(<(auth_?token)\b[^>/]*>)(.*?)(</\2\s*>)"),  # XML, also a CDATA section
+    re.compile(r"""(?is)(<(\w+)\b[^>]*\bclass\s*=\s*["']auth-token["'][^>]*>)(.*?)(</\2\s*>)"""),  # HTML
+)
+_AUTH_TOKEN_JSON = re.compile(r'(?i)("auth_?token"\s*:\s*)("(?:[^"\\]|\\.)*")')
+_AUTH_TOKEN_HEADER = re.compile(r'(?i)(?:^|,)"?auth_?token"?(?:,|\r?$)')
+
+
+def redact_auth_tokens(text: str) -> str:
+    """Every non-empty AuthToken value in a document written as XML (``<AuthToken>``), HTML
+    (``class="auth-token"``), JSON (``"AuthToken"``/``"auth_token"``) or CSV (an ``AuthToken`` column)
+    replaced by ``****``: an account list carries its subaccounts' tokens, not only the caller's own."""
+    if ("k" not in text and "K" not in text) or _AUTH_TOKEN_NAME.search(text) is None:
+        return text  # a case-blind search is slow; a search for one character is not
+    if "<" in text:
+        for pattern in _AUTH_TOKEN_MARKUP:
+            text = pattern.sub(lambda m: m[1] + ("****" if m[3] else "") + m[4], text)
+    if '"' in text:
+        text = _AUTH_TOKEN_JSON.sub(lambda m: m[1] + ('"****"' if m[2] != '""' else m[2]), text)
+    if _AUTH_TOKEN_HEADER.search(text.partition("\n")[0]):
+        text = _csv_without_tokens(text)
+    return text
+
+
+def _csv_without_tokens(text: str) -> str:
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return text
+    columns = {i for i, name in enumerate(rows[0]) if _AUTH_TOKEN_NAME.fullmatch(name.strip())}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(rows[0])
+    writer.writerows(
+        ["****" if i in columns and value else value for i, value in enumerate(row)] for row in rows[1:]
+    )
+    return out.getvalue()
 
 
 _SHORTEST_SECRET = 8

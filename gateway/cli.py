@@ -107,6 +107,8 @@ masks (--mask RULE, repeatable) hide values that differ between runs, on both si
     name:Sid|CallSid|DateCreated|DateUpdated|ValidationCode|Uri
     name:uri|firstpageuri|previouspageuri|nextpageuri|lastpageuri
     value:(PN|CA|AC|TK|AP)[0-9a-fA-F]{32}
+  AuthToken values are masked always, --no-default-masks or not: a recording holds ****, and no
+  report shows a live token (nor does a body that could not be read as its format).
 
 writes (POST, PUT, DELETE, and _method overrides) are skipped unless --allow-writes; they are reported
 as skipped, and so are later reads whose answers differ because a skipped write did not happen.

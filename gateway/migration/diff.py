@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from gateway.observability import redact_auth_tokens
+from gateway.redaction import redact_auth_tokens
 
 DEFAULT_MASKS = (
     "name:Sid|CallSid|DateCreated|DateUpdated|ValidationCode|Uri",

@@ -30,7 +30,8 @@ from prometheus_client import Counter
 
 from gateway import __version__
 from gateway.asgi import ASGIApp, Message, Receive, Scope, Send
-from gateway.observability import REGISTRY, credentials_in, redact, redact_auth_tokens, scrub
+from gateway.observability import REGISTRY
+from gateway.redaction import credentials_in, redact, redact_auth_tokens, scrub
 
 log = logging.getLogger("gateway.har")
 DROPPED = Counter(

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.edge.app import create_app
 from gateway.migration.har import TRAILER, HarWriter, entry
-from gateway.observability import redact_auth_tokens
+from gateway.redaction import redact_auth_tokens
 from tests.conftest import ACCOUNT, FIXTURES, OTHER, OTHER_TOKEN, PREFIX, TOKEN, CountingTransport, serving
 
 SCHEMA = json.loads((FIXTURES / "har-1.2.schema.json").read_text())

@@ -16,11 +16,12 @@ import uvicorn
 
 
 @contextlib.contextmanager
-def serve(app: Any, *, lifespan: str = "auto") -> Iterator[str]:
+def serve(app: Any, *, lifespan: str = "auto", **options: Any) -> Iterator[str]:
+    """``options`` go to ``uvicorn.Config`` (``http=protocol(settings)`` for the gateway's protocol)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

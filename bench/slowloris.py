@@ -4,6 +4,7 @@ file-descriptor limit. Loopback only; every figure in docs/operations.md ("Slow 
 comes from it.
 
     python bench/slowloris.py [--server NAME …] [--connections 30] [--hold 15] [--nofile 128]
+                              [--throughput SECONDS] [--no-slow]
 
 Servers (each in a subprocess, serving :data:`app`, a body-reading ASGI app, unless said otherwise):
 ``uvicorn-httptools``, ``uvicorn-h11`` (uvicorn's defaults), ``uvicorn-limits`` (httptools with
@@ -16,7 +17,8 @@ headers never ending), *stall* (a POST's headers with ``Content-Length: 100`` an
 nothing), *silent* (connected, nothing sent) — then, after ``--hold`` seconds, how many of each are still
 open, and what a real request gets. Then the server again with ``RLIMIT_NOFILE`` set to ``--nofile``:
 that many silent connections and more, five real requests (5 s each) beside them, and five more once
-the servers' timeouts have passed.
+the servers' timeouts have passed. With ``--throughput``, also plain GETs a second from 16 keep-alive
+connections, to weigh a server's cost against what it protects.
 """
 
 from __future__ import annotations
@@ -210,23 +212,52 @@ async def at_the_limit(name: str, nofile: int) -> dict[str, Any]:
     }
 
 
+async def throughput(name: str, seconds: float, clients: int = 16) -> float:
+    """Requests a second of a plain GET from ``clients`` keep-alive connections (this client shares the
+    machine: a ratio between servers, not a ceiling)."""
+    done = 0
+
+    async def client(port: int, until: float) -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        request = f"GET {target(name)} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        while time.monotonic() < until:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            done += 1
+        writer.close()
+
+    with server(name) as port:
+        await asyncio.sleep(1)
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(client(port, until) for _ in range(clients)))
+    return round(done / seconds)
+
+
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--server", action="append", choices=sorted(SERVERS), help="default: all")
     parser.add_argument("--connections", type=int, default=30, help="of each kind (default 30)")
     parser.add_argument("--hold", type=float, default=15, help="seconds before counting (default 15)")
     parser.add_argument("--nofile", type=int, default=128, help="the servers' RLIMIT_NOFILE (default 128)")
+    parser.add_argument(
+        "--throughput", type=float, default=0, help="also measure plain GETs a second for this long (s)"
+    )
+    parser.add_argument("--no-slow", action="store_true", help="skip the slow clients and the fd limit")
     args = parser.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4096)), hard))
     for name in args.server or list(SERVERS):
         started = time.monotonic()
-        figures = {
-            "server": name,
-            **await hold(name, args.connections, args.hold),
-            "at RLIMIT_NOFILE": {"limit": args.nofile, **await at_the_limit(name, args.nofile)},
-            "seconds": round(time.monotonic() - started, 1),
-        }
+        figures: dict[str, Any] = {"server": name}
+        if not args.no_slow:
+            figures.update(await hold(name, args.connections, args.hold))
+            figures["at RLIMIT_NOFILE"] = {"limit": args.nofile, **await at_the_limit(name, args.nofile)}
+        if args.throughput:
+            figures["GETs a second"] = await throughput(name, args.throughput)
+        figures["seconds"] = round(time.monotonic() - started, 1)
         print(json.dumps(figures, ensure_ascii=False), flush=True)
 
 

@@ -24,6 +24,9 @@ import uvicorn
 from gateway.cli import build_parser
 from gateway.settings import SPECS, ClientCredential, ConfigError, Secret, Settings
 
+WORKER_APP = "gateway.edge.app:app_from_env"
+"""What each worker process imports (``--workers`` over 1): settings from the environment."""
+
 
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -35,11 +38,18 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def start_server_thread(
-    app: Any, host: str, port: int, *, access_log: bool, lifespan: Literal["on", "off"] = "off"
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    access_log: bool,
+    lifespan: Literal["on", "off"] = "off",
+    **options: Any,
 ) -> tuple[str, uvicorn.Server, threading.Thread]:
-    """Serve ``app`` from a thread of this process, with its own event loop; returns its base URL."""
+    """Serve ``app`` from a thread of this process, with its own event loop; returns its base URL.
+    ``options`` go to ``uvicorn.Config``."""
     sock = bind(host, port)
-    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan=lifespan)
+    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan=lifespan, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -150,8 +160,10 @@ def serve(args: argparse.Namespace) -> int:
 
 def run_gateway(settings: Settings) -> None:
     from gateway.edge import app as app_module
+    from gateway.edge.protocol import protocol
 
     common = {
+        "http": protocol(settings),
         "log_config": None,
         "access_log": False,
         "timeout_graceful_shutdown": settings.shutdown_timeout,
@@ -163,7 +175,7 @@ def run_gateway(settings: Settings) -> None:
     if settings.workers > 1:
         os.environ.update(app_module.settings_to_env(settings))
         uvicorn.run(
-            "gateway.app:app_from_env",
+            WORKER_APP,
             factory=True,
             host=settings.host,
             port=settings.port,

@@ -21,6 +21,7 @@ from gateway.settings_values import (
     _non_negative_int,
     _non_negative_seconds,
     _opt_port,
+    _opt_positive_int,
     _opt_url,
     _port,
     _positive_int,
@@ -111,6 +112,8 @@ masks (--mask RULE, repeatable) hide values that differ between runs, on both si
     name:Sid|CallSid|DateCreated|DateUpdated|ValidationCode|Uri
     name:uri|firstpageuri|previouspageuri|nextpageuri|lastpageuri
     value:(PN|CA|AC|TK|AP)[0-9a-fA-F]{32}
+  AuthToken values are masked always, --no-default-masks or not: a recording holds ****, and no
+  report shows a live token (nor does a body that could not be read as its format).
 
 writes (POST, PUT, DELETE, and _method overrides) are skipped unless --allow-writes; they are reported
 as skipped, and so are later reads whose answers differ because a skipped write did not happen.
@@ -122,6 +125,7 @@ METAVARS: dict[object, str] = {
     _bool: "true|false",
     _port: "PORT",
     _opt_port: "PORT",
+    _opt_positive_int: "N",
     _positive_int: "N",
     _non_negative_int: "N",
     _seconds: "SECONDS",
@@ -143,6 +147,7 @@ RANGES: dict[object, str] = {
     _port: "0 to 65535",
     _opt_port: "0 to 65535",
     _positive_int: "a whole number, at least 1",
+    _opt_positive_int: "a whole number, at least 1",
     _non_negative_int: "a whole number, at least 0",
     _seconds: "seconds, above 0",
     _non_negative_seconds: "seconds, at least 0",

@@ -10,6 +10,7 @@
     ├── NotFound                      404     20404   unknown path, sid, or format suffix; sidecar: an
     │                                                 account the credential is not bound to
     ├── MethodNotAllowed              405     20004   method not declared for the resource
+    ├── RequestTimeout                408     —       the body did not arrive within the client timeout
     ├── PayloadTooLarge               413     —       body over the configured limit
     ├── UriTooLong                    414     —       URL over the configured limit
     ├── HeadersTooLarge               431     —       request headers over the configured limit
@@ -98,6 +99,11 @@ class MethodNotAllowed(GatewayError):
     def __init__(self, method: str, allowed: tuple[str, ...] = ()) -> None:
         self.allowed = allowed
         super().__init__(f"The {method} method is not allowed on this resource")
+
+
+class RequestTimeout(GatewayError):
+    status = 408
+    message = "The request body did not arrive in time"
 
 
 class PayloadTooLarge(GatewayError):

@@ -68,6 +68,7 @@ def serve(stack: Any, settings: Settings, options: dict[str, Any]) -> None:
         host=settings.health_host,
         port=settings.health_port,
         lifespan="off",
+        http=options.get("http", "auto"),
         log_config=None,
         access_log=False,
         server_header=False,

@@ -1,21 +1,18 @@
 """Request ids, metrics and logs.
 
 Label values are route templates, methods, status codes and endpoint names only: never SIDs, phone
-numbers or credentials. :func:`redact` is applied to anything that might carry a URL or a header before
-it reaches a log line.
+numbers or credentials. :func:`gateway.redaction.redact` is applied to anything that might carry a URL
+or a header before it reaches a log line.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextvars
 import functools
 import itertools
 import json
 import logging
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,6 +20,8 @@ from typing import Any
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from gateway.redaction import redact
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -138,57 +137,6 @@ def set_route(route: str) -> None:
     exchange = CURRENT.get()
     if exchange is not None:
         exchange.route = route
-
-
-_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
-_AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)?\s*[^\s\"',}]+")
-_TOKEN_PARAM = re.compile(r"(?i)(authtoken|auth_token|password|token)=([^&\s\"']+)")
-
-
-def redact(text: str) -> str:
-    """Remove URL userinfo, Authorization values and token parameters from a string."""
-    if "@" in text:
-        text = _USERINFO.sub("****@", text)
-    lowered = text.lower()
-    if "authorization" in lowered:
-        text = _AUTH_HEADER.sub(lambda m: m.group(1) + "****", text)
-    if "token" in lowered or "password" in lowered:
-        text = _TOKEN_PARAM.sub(lambda m: m.group(1) + "=****", text)
-    return text
-
-
-_SHORTEST_SECRET = 8
-"""Parts shorter than this are not scrubbed on their own: they would match ordinary text."""
-
-
-@functools.lru_cache(maxsize=256)
-def credentials_in(authorization: str | None) -> tuple[bytes, ...]:
-    """What an echo of an ``Authorization`` value could carry, longest first: the raw value, its
-    credentials part (the base64 of ``sid:token``) and, for Basic, the decoded pair and the token."""
-    if not authorization:
-        return ()
-    raw = authorization.strip()
-    found = {raw}
-    scheme, _, credentials = raw.partition(" ")
-    credentials = credentials.strip()
-    found.add(credentials)
-    if scheme.lower() == "basic":
-        try:
-            pair = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            pair = ""
-        found.update((pair, pair.partition(":")[2]))
-    variants = {text.replace("/", "\\/") for text in found} | found  # JSON may escape '/'
-    parts = (text.encode() for text in variants if len(text) >= _SHORTEST_SECRET)
-    return tuple(sorted(parts, key=len, reverse=True))
-
-
-def scrub(body: bytes, secrets: tuple[bytes, ...]) -> bytes:
-    """``body`` with every secret replaced by ``****`` (the same object when none occurs)."""
-    for secret in secrets:
-        if secret in body:
-            body = body.replace(secret, b"****")
-    return body
 
 
 class JsonFormatter(logging.Formatter):

@@ -33,6 +33,7 @@ from gateway.lists import paging, skim, upstream_items
 from gateway.lists.hidden import Hidden
 from gateway.lists.views import Lists, ListSpec, list_key
 from gateway.lists.walk import Cursor, Params, Walker
+from gateway.redaction import credentials_in, scrub
 from gateway.resources import Operation, Resource, Search
 from gateway.settings import Settings
 from gateway.upstream.client import Parse, Reply, Upstream, decode, error_of, parse_json
@@ -190,7 +191,7 @@ class Gateway:
                 await reply.aclose()
             if 200 <= reply.status < 300:
                 raise BadGateway(f"The upstream API answered the media with status {reply.status}")
-            body = obs.scrub(body, obs.credentials_in(call.authorization))  # as Upstream.send does
+            body = scrub(body, credentials_in(call.authorization))  # as Upstream.send does
             raise error_of(Reply(reply.status, dict(reply.headers), body))
         encoded = "content-encoding" in reply.headers  # decoded on the way: its lengths no longer hold
         passed = tuple(

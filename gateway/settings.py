@@ -28,6 +28,7 @@ from gateway.settings_values import (
     _non_negative_int,
     _non_negative_seconds,
     _opt_port,
+    _opt_positive_int,
     _opt_url,
     _port,
     _positive_int,
@@ -163,6 +164,20 @@ SPECS: tuple[Spec, ...] = (
         "Days a notification deleted through the gateway stays hidden (2010 cannot delete one, so the "
         "deletion is the gateway's, kept in the list store); no shorter than the upstream keeps one.",
     ),
+    Spec(
+        "client_timeout",
+        _seconds,
+        "30",
+        "Seconds a client has to send a request's headers (from its first byte, or from connecting), "
+        "and again its body; past them 408 (or, before any byte, the connection is closed).",
+    ),
+    Spec(
+        "max_connections",
+        _opt_positive_int,
+        "",
+        "Open client connections per process; one more is answered 503 and closed at once "
+        "(unset: the file-descriptor limit less room for upstream connections).",
+    ),
     Spec("max_body_bytes", _positive_int, "1048576", "Largest request body (413 above)."),
     Spec(
         "max_upstream_body_bytes",
@@ -177,6 +192,14 @@ SPECS: tuple[Spec, ...] = (
         _non_negative_int,
         "4096",
         "Gzip answers of at least this many bytes for clients that accept gzip (0: never).",
+    ),
+    Spec(
+        "csv_formula_escape",
+        _bool,
+        "false",
+        "CSV answers: a cell that begins with =, +, -, @, a tab or a carriage return (and is not a plain "
+        "number) gets a ' in front and quotes, so spreadsheets do not run it (OWASP); off keeps 2008's "
+        "bytes.",
     ),
     Spec("phone_region", _region, "US", "Region for numbers written without a country code."),
     Spec("log_level", _choice("debug", "info", "warning", "error"), "info", "Log level."),
@@ -297,11 +320,14 @@ class Settings:
     list_count_concurrency: int = 16
     list_max_pages: int = 20_000
     deleted_notification_days: int = 400
+    client_timeout: float = 30.0
+    max_connections: int | None = None
     max_body_bytes: int = 1_048_576
     max_upstream_body_bytes: int = 16_777_216
     max_url_bytes: int = 8192
     max_header_bytes: int = 16384
     gzip_min_bytes: int = 4096
+    csv_formula_escape: bool = False
     phone_region: str = "US"
     log_level: str = "info"
     log_format: str = "json"

@@ -85,6 +85,10 @@ def _port(value: str) -> int:
     return number
 
 
+def _opt_positive_int(value: str) -> int | None:
+    return _positive_int(value) if value.strip() else None
+
+
 def _opt_port(value: str) -> int | None:
     return _port(value) if value.strip() else None
 

@@ -16,12 +16,13 @@ import uvicorn
 
 
 @contextlib.contextmanager
-def serve(app: Any, *, lifespan: str = "auto", port: int = 0) -> Iterator[str]:
-    """``port``: 0 for any free one; a given one when the app must know its address beforehand."""
+def serve(app: Any, *, lifespan: str = "auto", port: int = 0, **options: Any) -> Iterator[str]:
+    """``port``: 0 for any free one, a given one when the app must know its address beforehand;
+    ``options`` go to ``uvicorn.Config`` (``http=protocol(settings)`` for the gateway's protocol)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

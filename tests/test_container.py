@@ -5,6 +5,7 @@ every runtime dependency. (scripts/container_check.py builds and runs the image 
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -244,3 +246,41 @@ def test_project_metadata_names_the_license() -> None:
     requires = [Requirement(text) for text in pyproject["build-system"]["requires"]]
     setuptools = next(r for r in requires if r.name == "setuptools")
     assert not setuptools.specifier.contains("77.0.2")  # license expressions (PEP 639) need 77.0.3+
+
+
+def container_check() -> Any:
+    """scripts/container_check.py as a module (it runs nothing on import)."""
+    spec = importlib.util.spec_from_file_location("container_check", ROOT / "scripts" / "container_check.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_container_checks_last_line_names_every_failing_check(capsys: Any) -> None:
+    check = container_check()
+    report = check.Report()
+    report.check("runs as uid 10001", True)
+    report.check("/healthz and /readyz answer within 2 s of the container's start", False, "2.31 s")
+    report.check("SIGTERM drains the request in flight", False)
+    assert report.verdict() == (
+        "2 check(s) FAILED: /healthz and /readyz answer within 2 s of the container's start; "
+        "SIGTERM drains the request in flight"
+    )
+    assert check.Report().verdict() == "all checks passed"
+    capsys.readouterr()
+
+
+def test_container_checks_timing_bounds_stretch_with_the_load() -> None:
+    check = container_check()
+    assert check.load_factor(load=1.0, cpus=2) == 1.0
+    assert check.load_factor(load=6.0, cpus=2) == 3.0
+    assert check.within(2.31, 2.0, factor=1.0) == (False, "2.31 s, bound 2.0 s")
+    assert check.within(2.31, 2.0, factor=3.0) == (True, "2.31 s, bound 6.0 s (load ×3.0)")
+
+
+def test_container_checks_drain_waits_for_the_request_not_a_fixed_time() -> None:
+    source = (ROOT / "scripts" / "container_check.py").read_text()
+    drain = source[source.index("def check_drain") : source.index("def sidecar_manifest")]
+    assert "time.sleep(" not in drain and "in_logs(" in drain
+    assert container_check().ARRIVED in container_check().SLOW_UPSTREAM

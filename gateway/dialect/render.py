@@ -5,7 +5,13 @@ XML policy: output is always well-formed XML 1.0 in UTF-8. ``&``, ``<``, ``>`` a
 ``&#9;``/``&#10;``) so parsers hand back the exact string. Characters XML 1.0 cannot carry at all (C0
 controls other than tab/newline/return, lone surrogates, U+FFFE, U+FFFF) are replaced by U+FFFD, the
 Unicode replacement character; ``xmltodict.unparse`` would write them verbatim and produce a document no
-parser accepts. Empty and null values are written ``<Tag/>``.
+parser accepts. Empty and null values are written ``<Tag/>``. The HTML rendering replaces the same
+characters the same way: it is well-formed XML too.
+
+CSV cells are written as they are, as 2008 did; with ``formula_escape`` (``GATEWAY_CSV_FORMULA_ESCAPE``)
+a cell a spreadsheet would take for a formula — one that begins with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return and is not a plain number such as ``+14158675309`` — gets a ``'`` in front and quotes
+around it (OWASP's advice on CSV injection): an inbound SMS body is written by whoever texts the number.
 """
 
 from __future__ import annotations
@@ -131,7 +137,18 @@ def _flat_values(record: Record) -> Iterable[str]:
             yield "" if value is None else value
 
 
-def to_csv(doc: Document, columns: tuple[str, ...] = ()) -> bytes:
+_FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+
+
+def formula_safe(value: str) -> str:
+    """A cell a spreadsheet would evaluate, defused: ``'`` in front (the writer quotes it)."""
+    if value.startswith(_FORMULA_LEADERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def to_csv(doc: Document, columns: tuple[str, ...] = (), formula_escape: bool = False) -> bytes:
     """Header row of legacy element names (nested ones as ``Parent.Child``), one row per item."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -144,7 +161,14 @@ def to_csv(doc: Document, columns: tuple[str, ...] = ()) -> bytes:
         records = [doc.record]
     header = list(_flat_names(records[0])) if records else list(columns)
     writer.writerow(header)
-    writer.writerows(list(_flat_values(record)) for record in records)
+    rows = (list(_flat_values(record)) for record in records)
+    if not formula_escape:
+        writer.writerows(rows)
+        return buffer.getvalue().encode("utf-8")
+    quoted = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        safe = [formula_safe(value) for value in row]
+        (quoted if safe != row else writer).writerow(safe)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -156,13 +180,25 @@ def dash(name: str) -> str:
     return _CAMEL.sub("-", name).lower()
 
 
+def html_text(value: str) -> str:
+    """HTML-escaped, and what XML 1.0 cannot carry replaced as :func:`xml_text` does (a carriage
+    return written ``&#13;``): the page stays well-formed."""
+    if _TEXT_SPECIAL.search(value) is None and '"' not in value and "'" not in value:
+        return value
+    return html.escape(_ILLEGAL.sub("\ufffd", value)).replace("\r", "&#13;")
+
+
+def html_attr(value: str) -> str:
+    return html_text(value).replace("\t", "&#9;").replace("\n", "&#10;")
+
+
 def _html_record(out: list[str], element: str, record: Record, attrs: str = "") -> None:
     out.append(f'<div class="{dash(element)}"{attrs}>')
     for name, value in record:
         if isinstance(value, tuple):
             _html_record(out, name, value)
         else:
-            text = "" if value is None else html.escape(value)
+            text = "" if value is None else html_text(value)
             out.append(f'<div class="{dash(name)}">{text}</div>')
     out.append("</div>")
 
@@ -170,7 +206,7 @@ def _html_record(out: list[str], element: str, record: Record, attrs: str = "") 
 def to_html(doc: Document, status: int) -> bytes:
     out = [f'<html><head><title>{status}</title></head><body class="twilio-response">']
     if isinstance(doc, Listing):
-        attrs = "".join(f' data-{name}="{html.escape(value)}"' for name, value in doc.attrs)
+        attrs = "".join(f' data-{name}="{html_attr(value)}"' for name, value in doc.attrs)
         out.append(f'<div class="{dash(doc.element)}"{attrs}>')
         for record in doc.records:
             _html_record(out, doc.item, record)
@@ -183,11 +219,13 @@ def to_html(doc: Document, status: int) -> bytes:
     return "".join(out).encode("utf-8", "replace")
 
 
-def render(doc: Document, fmt: str, status: int, columns: tuple[str, ...] = ()) -> tuple[bytes, str]:
+def render(
+    doc: Document, fmt: str, status: int, columns: tuple[str, ...] = (), *, formula_escape: bool = False
+) -> tuple[bytes, str]:
     if fmt == "json":
         body = to_json(doc)
     elif fmt == "csv":
-        body = to_csv(doc, columns)
+        body = to_csv(doc, columns, formula_escape)
     elif fmt == "html":
         body = to_html(doc, status)
     else:

@@ -13,7 +13,7 @@ from gateway.asgi import Message, Receive, Scope, Send
 from gateway.call import Bare
 from gateway.dialect import legacy, render
 from gateway.dialect.document import Problem
-from gateway.errors import GatewayError, MethodNotAllowed, Unauthorized
+from gateway.errors import GatewayError, MethodNotAllowed, RequestTimeout, Unauthorized
 from gateway.upstream.transport import Interrupted
 
 T = TypeVar("T")
@@ -88,20 +88,27 @@ async def answer_error(exc: GatewayError, scope: Scope, send: Send) -> tuple[int
         extra.append((b"allow", ", ".join(exc.allowed).encode()))
     elif isinstance(exc, Unauthorized):
         extra.append(CHALLENGE)
+    elif isinstance(exc, RequestTimeout):  # the rest of the body is not waited for
+        extra.append((b"connection", b"close"))
     await send_bytes(send, exc.status, body, content_type, extra)
     return exc.status, content_type, body
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole body, or :class:`ClientDisconnected` if the client left before its last byte."""
+async def read_body(receive: Receive, timeout: float | None = None) -> bytes:
+    """The whole body, or :class:`ClientDisconnected` if the client left before its last byte, or
+    :class:`RequestTimeout` if it is not all in within ``timeout`` seconds."""
     chunks: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                message: Message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnected()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise RequestTimeout() from None
 
 
 async def until_disconnected(receive: Receive, work: Awaitable[T]) -> T | None:

@@ -185,7 +185,7 @@ class GatewayApp:
             await self._legacy_within(gateway, scope, receive, send)
 
     async def _legacy_within(self, gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await read_body(receive)
+        body = await read_body(receive, self.settings.client_timeout)
         if self.settings.legacy_upstream and not declared(scope["path"]):
             await self._forward(gateway, scope, body, send)
             return
@@ -215,7 +215,13 @@ class GatewayApp:
         if outcome.document is None:
             await send_bytes(send, outcome.status, b"", None)
             return
-        payload, content_type = render.render(outcome.document, request.fmt, outcome.status, outcome.columns)
+        payload, content_type = render.render(
+            outcome.document,
+            request.fmt,
+            outcome.status,
+            outcome.columns,
+            formula_escape=self.settings.csv_formula_escape,
+        )
         location = [(b"location", outcome.location.encode())] if outcome.location else None
         await send_bytes(send, outcome.status, payload, content_type, location)
         if self.shadow is not None:

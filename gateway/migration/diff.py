@@ -9,6 +9,8 @@ text; the status code always. Volatile values are masked on both sides before co
 
 :data:`DEFAULT_MASKS` covers what differs between two runs of the same traffic: sids, dates,
 validation codes, the Uri element and the page URIs (which carry the format and the page only).
+:data:`SECRET_MASKS` are applied whatever the rules: an ``AuthToken`` is a credential (a recording holds
+``****``, the live answer the token), so no difference report ever shows one.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from gateway.redaction import redact_auth_tokens
+
 DEFAULT_MASKS = (
     "name:Sid|CallSid|DateCreated|DateUpdated|ValidationCode|Uri",
     "name:uri|firstpageuri|previouspageuri|nextpageuri|lastpageuri",
     "value:(PN|CA|AC|TK|AP)[0-9a-fA-F]{32}",
 )
+SECRET_MASKS = ("name:AuthToken",)
 MASKED = "<masked>"
 
 
@@ -57,7 +62,7 @@ class Difference:
 
 class Masks:
     def __init__(self, rules: Sequence[str] = DEFAULT_MASKS) -> None:
-        self.rules = [Mask.parse(rule) for rule in rules]
+        self.rules = [Mask.parse(rule) for rule in (*SECRET_MASKS, *rules)]
 
     def apply(self, name: str, value: str | None) -> str | None:
         if value is None:
@@ -99,8 +104,10 @@ def _kind(content_type: str) -> str:
 
 
 def _text(expected: bytes, actual: bytes, masks: Masks) -> Iterator[Difference]:
+    """Bodies that could not be read as their kind are reported whole, without AuthToken values."""
     if expected != actual:
-        yield Difference("body", expected.decode("utf-8", "replace"), actual.decode("utf-8", "replace"))
+        left, right = (redact_auth_tokens(side.decode("utf-8", "replace")) for side in (expected, actual))
+        yield Difference("body", left, right)
 
 
 def _xml(expected: bytes, actual: bytes, masks: Masks) -> Iterator[Difference]:

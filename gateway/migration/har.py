@@ -1,9 +1,11 @@
 """Recording legacy exchanges as HAR 1.2 (``serve --record FILE.har``).
 
 Redaction happens before anything is written: ``Authorization`` and ``Cookie`` values, URL userinfo and
-``AuthToken``/``Password``/``Token`` values (query, form body, response text) become ``****``, and so
-does the client's own credential (its raw ``Authorization`` value, the base64 of ``sid:token``, the
-pair and the token) wherever it occurs in a body — an upstream that echoes it is not recorded.
+``AuthToken``/``Password``/``Token`` values (query, form body, response text) become ``****``; so does
+every AuthToken value in a body (XML element, JSON member, CSV column, HTML ``div``: an account list
+carries its subaccounts' tokens), and the client's own credential (its raw ``Authorization`` value, the
+base64 of ``sid:token``, the pair and the token) wherever it occurs in a body, escaped or not — an
+upstream that echoes it is not recorded.
 
 The file is valid HAR after every entry: it always ends with the closing ``]}}``, and each new entry is
 written together with that trailer in one ``os.pwrite`` at the trailer's offset, so a crash loses at most
@@ -28,7 +30,8 @@ from prometheus_client import Counter
 
 from gateway import __version__
 from gateway.asgi import ASGIApp, Message, Receive, Scope, Send
-from gateway.observability import REGISTRY, credentials_in, redact, scrub
+from gateway.observability import REGISTRY
+from gateway.redaction import credentials_in, redact, redact_auth_tokens, scrub
 
 log = logging.getLogger("gateway.har")
 DROPPED = Counter(
@@ -90,7 +93,7 @@ def entry(
     if request_body:
         request["postData"] = {
             "mimeType": content_type or "application/x-www-form-urlencoded",
-            "text": redact_form(request_body),
+            "text": redact_auth_tokens(redact_form(request_body)),
         }
     out_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response_headers]
     mime = next((v for k, v in out_headers if k.lower() == "content-type"), "")
@@ -103,7 +106,7 @@ def entry(
         "content": {
             "size": len(response_body),
             "mimeType": mime,
-            "text": redact(response_body.decode("utf-8", "replace")),
+            "text": redact_auth_tokens(redact(response_body.decode("utf-8", "replace"))),
         },
         "redirectURL": "",
         "headersSize": -1,

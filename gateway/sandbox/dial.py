@@ -11,7 +11,8 @@ a new one) until the call ends; leaving, it ends the conference if it was the la
 
 With an ``action``, it is requested with ``DialCallStatus`` (``completed``, ``answered`` for a
 conference, ``busy``, ``no-answer``, ``failed``, ``canceled``), ``DialCallSid`` and
-``DialCallDuration`` — also after the caller hung up, its answer then ignored; without one the
+``DialCallDuration`` (the leg's duration as the API shows it; in a conference, the time in it) — also
+after the caller hung up, its answer then ignored; without one the
 document goes on with its next verb.
 """
 
@@ -23,7 +24,7 @@ from .api import ApiError
 from .call_run import STOP, Doc, Run, Step, resolve
 from .twiml import Verb
 from .values import e164
-from .voice import Call, Conference, Participant, Voice
+from .voice import Call, Conference, Participant, Voice, duration
 
 INVALID_NUMBER = 13223
 Outcome = tuple[str, str | None, int]
@@ -99,7 +100,7 @@ async def _bridge(run: Run, verb: Verb, raw: list[str]) -> Outcome | None:
                 leg.running = False
     await run.advance(answered + min(services.voice.length, float(verb["timeLimit"])))
     outcome = _hang_up(run, [winner], "completed", winner)
-    return None if outcome is None else (outcome[0], outcome[1], int(run.at - answered))
+    return None if outcome is None else (outcome[0], outcome[1], int(duration(winner, run.at) or 0))
 
 
 async def _unanswered(run: Run, legs: list[Call], timeout: float) -> Outcome | None:

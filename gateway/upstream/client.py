@@ -48,7 +48,7 @@ from gateway.errors import (
     Unauthorized,
     UpstreamRestError,
 )
-from gateway.observability import credentials_in, scrub
+from gateway.redaction import credentials_in, scrub
 from gateway.settings import Settings
 from gateway.upstream.breaker import Breaker
 from gateway.upstream.media import MediaClient, MediaReply

@@ -199,3 +199,55 @@ def test_html_escapes_every_value() -> None:
     ours = to_html(Instance("X", (("FriendlyName", "<script>alert('x')</script>"),)), 200).decode()
     assert "<script>" not in ours
     assert "&lt;script&gt;" in ours
+
+
+def html_leaves(page: ET.Element) -> list[str]:
+    element = page.find("body/div")
+    assert element is not None
+    return [div.text or "" for div in element]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(NAMES, st.one_of(st.none(), ANY_TEXT)), max_size=6).map(tuple),
+    st.lists(st.tuples(NAMES, ANY_TEXT), max_size=3),
+)
+def test_html_is_well_formed_for_any_string(record: Record, attrs: list[tuple[str, str]]) -> None:
+    """As the XML writer: what XML 1.0 cannot carry becomes U+FFFD, and every value reads back exactly."""
+    page = ET.fromstring(to_html(Instance("SMSMessage", record), 200))
+    assert html_leaves(page) == [expected_text(value or "") for _, value in record]
+    unique = tuple({name.lower(): (name.lower(), value) for name, value in attrs}.values())
+    listing = ET.fromstring(to_html(Listing("SMSMessages", "SMSMessage", unique, [record]), 200))
+    attributes = listing.find("body/div")
+    assert attributes is not None
+    assert dict(attributes.attrib) == {"class": "sms-messages"} | {
+        f"data-{k}": expected_text(v) for k, v in unique
+    }
+
+
+def test_html_writes_control_characters_as_the_xml_writer_does() -> None:
+    body = to_html(Instance("SMSMessage", (("Body", "bell\x07 nul\x00 cr\r ok"),)), 200)
+    assert b'<div class="body">bell\xef\xbf\xbd nul\xef\xbf\xbd cr&#13; ok</div>' in body
+    ET.fromstring(body)
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1-2", "-2+3", "@SUM(A1)", "\tx", "\r=1", "=1"]
+
+
+def test_csv_keeps_2008s_bytes_by_default() -> None:
+    body = to_csv(Listing("L", "I", (), [(("Body", value),) for value in FORMULAS]))
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    assert [row[0] for row in rows[1:]] == FORMULAS
+    assert b"\r\n=1\r\n" in body
+
+
+def test_csv_formula_escape_defuses_formulas_and_leaves_numbers() -> None:
+    plain = ["+14158675309", "-0.75", "Hello", "", "a=b"]
+    record = [(("Body", value), ("From", "+14158675309")) for value in FORMULAS + plain]
+    body = to_csv(Listing("L", "I", (), record), formula_escape=True)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    assert [row[0] for row in rows[1:]] == ["'" + value for value in FORMULAS] + plain
+    assert {row[1] for row in rows[1:]} == {"+14158675309"}
+    lines = body.decode().split("\r\n")
+    assert lines[1] == '"\'=HYPERLINK(""http://x"",""y"")","+14158675309"'  # quoted, as OWASP asks
+    assert lines[-2] == "a=b,+14158675309"  # a row with nothing to defuse: as without the setting

@@ -251,3 +251,19 @@ def test_sigterm_drains_an_in_flight_request() -> None:
     assert process.returncode in DRAINED
     assert result and result[0].status_code == 200
     assert xml(result[0])[0].findtext("FriendlyName") == "Slow"
+
+
+def test_cli_serve_ends_silent_connections_and_answers_bad_http_in_xml() -> None:
+    process, port = start_cli("--sandbox", "--client-timeout", "0.5", "--workers", "2")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as silent:
+            started = time.monotonic()
+            assert silent.recv(100) == b""
+            assert time.monotonic() - started < 5
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as bad:
+            bad.sendall(b"GETT / HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = bad.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 400 ") and b"<RestException>" in answer
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)

@@ -14,7 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.edge.app import create_app
-from gateway.observability import JsonFormatter, configure_logging, redact, write_access
+from gateway.observability import JsonFormatter, configure_logging, write_access
+from gateway.redaction import redact
 from gateway.settings import Settings
 from tests.conftest import ACCOUNT, PREFIX, TOKEN, UPSTREAM, CountingTransport, parse_xml, serving
 

@@ -100,3 +100,20 @@ def test_content_type_change_is_a_difference() -> None:
     assert compare((200, XML, b"<a/>"), (200, "application/json", b"{}"), Masks()) == [
         Difference("content-type", XML, "application/json")
     ]
+
+
+def test_auth_tokens_are_masked_even_without_the_default_masks() -> None:
+    recorded = b"<TwilioResponse><Account><AuthToken>****</AuthToken></Account></TwilioResponse>"
+    live = recorded.replace(b"****", b"live-token-1234567890")
+    assert compare((200, XML, recorded), (200, XML, live), Masks([])) == []
+    as_json = (b'{"A":{"AuthToken":"****"}}', b'{"A":{"AuthToken":"live-token-1234567890"}}')
+    assert (
+        compare((200, "application/json", as_json[0]), (200, "application/json", as_json[1]), Masks([])) == []
+    )
+
+
+def test_a_body_compared_as_text_is_reported_without_its_auth_token() -> None:
+    broken = b"<TwilioResponse><Account><AuthToken>live-token-1234567890</AuthToken><Account>"
+    (difference,) = compare((200, XML, b"<TwilioResponse/>"), (200, XML, broken), Masks())
+    assert difference.path == "body"
+    assert "live-token" not in str(difference) and "<AuthToken>****</AuthToken>" in str(difference)

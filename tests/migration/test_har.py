@@ -14,7 +14,8 @@ import pytest
 
 from gateway.edge.app import create_app
 from gateway.migration.har import TRAILER, HarWriter, entry
-from tests.conftest import ACCOUNT, FIXTURES, PREFIX, TOKEN, CountingTransport, serving
+from gateway.redaction import redact_auth_tokens
+from tests.conftest import ACCOUNT, FIXTURES, OTHER, OTHER_TOKEN, PREFIX, TOKEN, CountingTransport, serving
 
 SCHEMA = json.loads((FIXTURES / "har-1.2.schema.json").read_text())
 
@@ -179,3 +180,52 @@ def test_the_clients_credential_is_scrubbed_from_recorded_bodies() -> None:
     written = json.dumps(entry(scope, body, 400, headers, echoed, started, elapsed))
     assert TOKEN not in written and encoded not in written
     assert "<Message>**** | **** | **** | ****</Message>" in written
+
+
+async def test_every_auth_token_in_a_recorded_account_list_is_redacted(
+    tmp_path: Path, upstream: CountingTransport, settings: Any
+) -> None:
+    """The account list holds the subaccounts' tokens too, not only the credential the client sent."""
+    path = tmp_path / "accounts.har"
+    app = create_app(settings.replace(record=str(path)), upstream)
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
+        for suffix in ("", ".json", ".csv", ".html"):
+            answer = await client.get(f"/2008-08-01/Accounts{suffix}")
+            assert OTHER in answer.text and OTHER_TOKEN in answer.text  # the client sees them, as in 2008
+    entries = valid_har(path)["log"]["entries"]
+    assert len(entries) == 4
+    text = path.read_text()
+    assert OTHER_TOKEN not in text and TOKEN not in text
+    for recorded in entries:
+        assert OTHER in recorded["response"]["content"]["text"]
+    assert "<AuthToken>****</AuthToken>" in entries[0]["response"]["content"]["text"]
+    assert '"AuthToken":"****"' in entries[1]["response"]["content"]["text"]
+    assert '<div class="auth-token">****</div>' in entries[3]["response"]["content"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("document", "redacted"),
+    [
+        (
+            "<A><AuthToken>t1</AuthToken><X>t1</X><AuthToken/><AuthToken></AuthToken></A>",
+            "<A><AuthToken>****</AuthToken><X>t1</X><AuthToken/><AuthToken></AuthToken></A>",
+        ),
+        ("<AuthToken><![CDATA[t<1]]></AuthToken>", "<AuthToken>****</AuthToken>"),
+        (
+            '<div class="auth-token">t&amp;1</div><div class="sid">s</div>',
+            '<div class="auth-token">****</div><div class="sid">s</div>',
+        ),
+        (
+            '{"AuthToken": "t\\"1", "auth_token":"t2", "N": null, "AuthToken2": "x", "e": ""}',
+            '{"AuthToken": "****", "auth_token":"****", "N": null, "AuthToken2": "x", "e": ""}',
+        ),
+        ('{"AuthToken":null,"AuthToken":""}', '{"AuthToken":null,"AuthToken":""}'),
+        (
+            'Sid,AuthToken,Name\r\nAC1,t1,"a,AuthToken"\r\nAC2,,b\r\n',
+            'Sid,AuthToken,Name\r\nAC1,****,"a,AuthToken"\r\nAC2,,b\r\n',
+        ),
+        ("Sid,Name\r\nAC1,AuthToken\r\n", "Sid,Name\r\nAC1,AuthToken\r\n"),
+    ],
+)
+def test_auth_token_values_are_redacted_in_each_format(document: str, redacted: str) -> None:
+    assert redact_auth_tokens(document) == redacted

@@ -277,3 +277,34 @@ def test_sid_map() -> None:
     sids = SidMap()
     sids.learn("<a>PN" + "1" * 32 + "</a>", "<a>PN" + "2" * 32 + "</a>")
     assert sids.rewrite("/x/PN" + "1" * 32 + "?y") == "/x/PN" + "2" * 32 + "?y"
+
+
+@pytest.fixture
+async def recorded_account(tmp_path: Path, upstream: CountingTransport, settings: Any) -> Path:
+    """The account read in every format: the recorder writes its AuthToken as ****."""
+    path = tmp_path / "account.har"
+    app = create_app(settings.replace(record=str(path)), upstream)
+    async with serving(app, auth=(ACCOUNT, TOKEN)) as client:
+        for suffix in ("", ".json", ".csv", ".html"):
+            assert (await client.get(f"{PREFIX}{suffix}")).status_code == 200
+    assert TOKEN not in path.read_text()
+    return path
+
+
+def test_a_replayed_account_read_shows_the_auth_token_nowhere(
+    recorded_account: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit, page = tmp_path / "junit.xml", tmp_path / "report.html"
+    status = run(str(recorded_account), "--report", str(junit), "--report", str(page))
+    out = capsys.readouterr().out
+    assert TOKEN not in out and TOKEN not in junit.read_text() and TOKEN not in page.read_text()
+    assert out.startswith("replayed 4, skipped 0 (writes), same 4, different 0"), out
+    assert status == 0
+
+
+def test_the_auth_token_mask_stays_without_the_default_masks(
+    recorded_account: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(str(recorded_account), "--no-default-masks") == 0
+    out = capsys.readouterr().out
+    assert TOKEN not in out and "same 4" in out

@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from gateway.dialect.translate import translator
+from gateway.edge.app import create_app
 from gateway.resources.sms import SMS_MESSAGES
 from gateway.sandbox import SandboxConfig
+from gateway.settings import Settings
 from tests.conftest import (
     ACCOUNT,
     OTHER,
@@ -23,6 +25,7 @@ from tests.conftest import (
     elements,
     golden,
     parse_xml,
+    serving,
     shape,
     tags,
     verbatim_sources,
@@ -266,3 +269,19 @@ def test_mms_era_fields_are_not_shown() -> None:
         "direction": "outbound-api",
     }
     assert [name for name, _ in translator(SMS_MESSAGES).record(item, {})] == ORDER
+
+
+@pytest.mark.parametrize("escape", [False, True])
+async def test_csv_formula_escape_is_a_setting(
+    upstream: CountingTransport, settings: Settings, escape: bool
+) -> None:
+    """Off (the default), a body is written as sent, as 2008 did; on, a formula is defused."""
+    app = create_app(settings.replace(csv_formula_escape=escape), upstream)
+    async with serving(app) as client:
+        await send(client, Body='=HYPERLINK("http://x.test","win")')
+        body = (await client.get(f"{PREFIX}/SMS/Messages.csv")).text
+    row = body.split("\r\n")[1]
+    if escape:
+        assert '"\'=HYPERLINK(""http://x.test"",""win"")"' in row and ',"6465550000",' in row
+    else:
+        assert ',"=HYPERLINK(""http://x.test"",""win"")",' in row

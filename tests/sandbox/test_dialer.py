@@ -39,6 +39,12 @@ def sandbox_config(clock: Clock, app: TwimlApp, simulation: Simulation) -> Sandb
     )
 
 
+def talked(seconds: int) -> str:
+    """A made call's duration: its end less its start, which is when it rang, one step before it was
+    answered."""
+    return str(int(STEP) + seconds)
+
+
 async def make(api: httpx.AsyncClient, to: str = CALLEE, **extra: Any) -> dict[str, Any]:
     data = {"To": to, "From": OURS, "Url": f"{BASE}/voice", **extra}
     response = await api.post(f"{CALLS}.json", data=data)
@@ -102,9 +108,10 @@ async def test_an_answered_call_requests_its_url_with_2010_parameters_and_runs_i
     assert [entry["kind"] for entry in log] == ["voice", "status-callback"]
     assert log[0]["twiml"].endswith("<Say>Hello there</Say></Response>") and log[0]["status_code"] == 200
     done = await fetch(api, made["sid"])
-    assert (done["status"], done["duration"]) == ("completed", "1")  # two words, a second
+    assert (done["status"], done["duration"]) == ("completed", talked(1))  # two words, a second
     status = app.one("/status")
-    assert (status["CallStatus"], status["CallDuration"], status["SequenceNumber"]) == ("completed", "1", "0")
+    assert (status["CallStatus"], status["SequenceNumber"]) == ("completed", "0")
+    assert status["CallDuration"] == done["duration"]
     assert status["CallbackSource"] == "call-progress-events" and status["Timestamp"] == done["end_time"]
 
 
@@ -136,7 +143,7 @@ async def test_gather_submits_the_scripted_digits_to_its_relative_action(
     assert app.at("/ivr/menu")[0].method == "GET"
     # answered at 4 s; prompt 2 s (four words), three keys a second each
     assert log[1]["at"] - log[0]["at"] == 5.0
-    assert (await fetch(api, made["sid"]))["duration"] == "6"
+    assert (await fetch(api, made["sid"]))["duration"] == talked(6)
 
 
 async def test_gather_finish_key_and_no_input_falling_through(
@@ -183,7 +190,7 @@ async def test_record_makes_a_recording_and_a_transcription_with_its_callback(
     assert transcribed["TranscriptionText"] == text["transcription_text"]
     assert transcribed["RecordingSid"] == one["sid"]
     # 5 s of speech and 5 s of silence, then <Hangup/>
-    assert (await fetch(api, made["sid"]))["duration"] == "10"
+    assert (await fetch(api, made["sid"]))["duration"] == talked(10)
 
 
 async def test_a_caller_hanging_up_while_recording_is_recorded_and_reported(
@@ -198,7 +205,7 @@ async def test_a_caller_hanging_up_while_recording_is_recorded_and_reported(
         "2",
         "completed",
     )
-    assert (await fetch(api, made["sid"]))["duration"] == str(int(LENGTH))
+    assert (await fetch(api, made["sid"]))["duration"] == talked(int(LENGTH))
 
 
 async def test_dial_makes_a_child_leg_and_reports_dial_call_status(
@@ -215,14 +222,14 @@ async def test_dial_makes_a_child_leg_and_reports_dial_call_status(
         "+14155550100",
         "outbound-dial",
         "completed",
-        "5",
+        talked(5),  # it rang a step, then five seconds, the time limit
     )
     assert (dialed["DialCallStatus"], dialed["DialCallSid"], dialed["DialCallDuration"]) == (
         "completed",
         leg["sid"],
-        "5",
+        leg["duration"],
     )
-    assert (await fetch(api, made["sid"]))["duration"] == str(int(STEP + 5))  # it rang one step
+    assert (await fetch(api, made["sid"]))["duration"] == talked(int(STEP) + 5)  # the leg rang a step too
 
 
 @pytest.mark.parametrize(
@@ -350,7 +357,7 @@ async def test_bad_twiml_leaves_a_notification_and_the_fallback_runs(
     one = (await api.get(f"{CALLS}/{made['sid']}/Notifications/{note['sid']}.json")).json()
     assert "Dance" in one["message_text"] and "<Dance/>" in one["response_body"]
     assert f"CallSid={made['sid']}" in one["request_variables"]
-    assert (await fetch(api, made["sid"]))["duration"] == "3"
+    assert (await fetch(api, made["sid"]))["duration"] == talked(3)
 
 
 @pytest.mark.parametrize(
@@ -381,7 +388,7 @@ async def test_an_application_error_without_fallback_hangs_up(
     (note,) = (await api.get(f"{CALLS}/{made['sid']}/Notifications.json")).json()["notifications"]
     assert note["error_code"] == code
     done = await fetch(api, made["sid"])
-    assert (done["status"], done["duration"]) == ("completed", "0")
+    assert (done["status"], done["duration"]) == ("completed", talked(0))
 
 
 async def test_plain_text_is_said_and_the_call_hangs_up(
@@ -390,7 +397,7 @@ async def test_plain_text_is_said_and_the_call_hangs_up(
     app.answer("/voice", "one two three four five six", content_type="text/plain")
     made = await make(api)
     await to_the_end(sandbox, clock, made["sid"])
-    assert (await fetch(api, made["sid"]))["duration"] == "3"
+    assert (await fetch(api, made["sid"]))["duration"] == talked(3)
 
 
 async def test_an_unreachable_url_leaves_the_call_on_its_timeline(
@@ -406,7 +413,7 @@ async def test_an_unreachable_url_leaves_the_call_on_its_timeline(
     assert await sandbox.dialer.finished(placeholder["sid"])
     for sid in (made["sid"], placeholder["sid"]):
         done = await fetch(api, sid)
-        assert (done["status"], done["duration"]) == ("completed", str(int(LENGTH)))
+        assert (done["status"], done["duration"]) == ("completed", talked(int(LENGTH)))
     (note,) = (await api.get(f"{CALLS}/{made['sid']}/Notifications.json")).json()["notifications"]
     assert note["error_code"] == "11200" and "ConnectError" in note["message_text"]
     assert (await api.get(f"{CALLS}/{placeholder['sid']}/Notifications.json")).json()["notifications"] == []
@@ -420,7 +427,7 @@ async def test_a_call_made_without_a_url_runs_its_twiml_and_requests_nothing(
 ) -> None:
     made = await make(api, Url="", Twiml=twiml("<Pause length='4'/>"))
     await to_the_end(sandbox, clock, made["sid"])
-    assert app.seen == [] and (await fetch(api, made["sid"]))["duration"] == "4"
+    assert app.seen == [] and (await fetch(api, made["sid"]))["duration"] == talked(4)
     plain = await make(api, Url="", ApplicationSid="AP" + "0" * 32)
     clock.advance(100)
     assert sandbox.dialer.state(plain["sid"]) == "none" and app.seen == []
@@ -439,7 +446,7 @@ async def test_a_redirect_through_the_api_fetches_the_new_url_then(
     log = await to_the_end(sandbox, clock, made["sid"])
     assert app.paths() == ["/voice", "/other"] and app.at("/other")[0].method == "GET"
     assert log[1]["at"] - log[0]["at"] == 3
-    assert (await fetch(api, made["sid"]))["duration"] == "4"
+    assert (await fetch(api, made["sid"]))["duration"] == talked(4)
 
 
 async def test_hanging_up_through_the_api_stops_the_script(
@@ -452,7 +459,7 @@ async def test_hanging_up_through_the_api_stops_the_script(
     await api.post(f"{CALLS}/{made['sid']}.json", data={"Status": "completed"})
     await to_the_end(sandbox, clock, made["sid"])
     assert app.paths() == ["/voice", "/status"]
-    assert app.one("/status")["CallDuration"] == "2"
+    assert app.one("/status")["CallDuration"] == talked(2)
 
 
 async def test_a_twiml_loop_without_pause_is_hung_up(
@@ -527,7 +534,7 @@ async def test_a_redirect_gives_a_call_without_a_document_one_from_then_on(
     await api.post(f"{CALLS}/{made['sid']}.json", data={"Url": f"{BASE}/late"})
     log = await to_the_end(sandbox, clock, made["sid"])
     assert app.paths() == ["/late"] and log[0]["at"] == made_at(made) + 2 * STEP + 5
-    assert (await fetch(api, made["sid"]))["duration"] == "5"
+    assert (await fetch(api, made["sid"]))["duration"] == talked(5)
 
 
 def made_at(made: dict[str, Any]) -> float:

@@ -3,6 +3,7 @@ the fallback, and the status callbacks of messages sent through the API."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -262,5 +263,5 @@ async def test_an_incoming_sms_end_to_end_on_loopback() -> None:
                 if app.at("/status"):
                     break
                 await log_of(api, reply["sid"])
-                time.sleep(0.01)
+                await asyncio.sleep(0.01)
             assert app.one("/in")["Body"] == "ping" and app.one("/status")["SmsSid"] == reply["sid"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from gateway import observability as obs
 from gateway import resources
 from gateway.auth import Authorizer
 from gateway.call import Bare, Call, Outcome, route_template
-from gateway.callbacks import Callbacks, Current, Unchanged
+from gateway.callbacks import Callbacks, Unchanged
 from gateway.dialect import undeclared
 from gateway.dialect.document import Instance, Listing
 from gateway.dialect.legacy import LegacyRequest
@@ -49,15 +50,13 @@ MEDIA_AUTH = (
 
 
 class Gateway:
-    def __init__(
-        self, settings: Settings, upstream: Upstream, lists: Lists, callbacks: Callbacks | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, upstream: Upstream, lists: Lists) -> None:
         self.settings = settings
         self.upstream = upstream
         self.lists = lists
         self.auth = Authorizer(settings)
         self.hidden = Hidden(lists.store, settings.deleted_notification_days * DAY)
-        self.callbacks: Callbacks = callbacks or Unchanged()
+        self.callbacks: Callbacks = Unchanged()  # the edge sets the hooks' (gateway/callbacks.py)
 
     def resolve(self, request: LegacyRequest) -> Call:
         found = resources.match(request.path)
@@ -156,8 +155,7 @@ class Gateway:
             raise BadGateway("The upstream API answered with an unexpected body")
         if not self._owned(call, body):
             raise NotFound()
-        if call.resource.app_urls:
-            body = self.callbacks.incoming(call.resource, body)
+        body = self.callbacks.incoming(call.resource, [body])[0]
         tr = translator(call.resource, call.operation.shape)
         body = self._visible(tr.secrets, await self._embedded(call, body, {}))
         return Outcome(status, Instance(tr.shape.element, tr.record(body, call.path)), tr.columns)
@@ -253,11 +251,7 @@ class Gateway:
         return Outcome(204, None)
 
     async def write(self, call: Call) -> Outcome:
-        given, added = dict(call.request.params), dict[str, str]()
-        if call.resource.app_urls:
-            given, added = await self.callbacks.outgoing(
-                call.resource, call.operation, call.account, given, self._current(call)
-            )
+        given, added = await self.callbacks.outgoing(call, partial(self._call, call, "GET"))
         form = upstream_form(call.operation.params, given, self.settings.phone_region)
         undeclared.drop(call.resource.name, call.operation.action, given)  # never sent upstream
         form.update(added)  # the gateway's own (a call's status hook), never a client's
@@ -290,11 +284,6 @@ class Gateway:
             if not (isinstance(refused, UpstreamRestError) and refused.code in search.taken):
                 return reply
         raise BadRequest(search.refusal, code=search.code)
-
-    def _current(self, call: Call) -> Current | None:
-        if "Sid" not in call.path:
-            return None
-        return lambda: self._call(call, "GET", call.resource.upstream_instance.format(**call.path))
 
     async def listing(self, call: Call) -> Outcome:
         given = dict(call.request.params)
@@ -371,11 +360,7 @@ class Gateway:
         secrets = translator(call.resource).secrets
         if secrets and self.auth.injected is not None:  # before any view keeps them
             items = [self._visible(secrets, item) for item in items]
-        if call.resource.app_urls:
-            items = [
-                self.callbacks.incoming(call.resource, item) if isinstance(item, Mapping) else item
-                for item in items
-            ]
+        items = self.callbacks.incoming(call.resource, items)
         following = call.resource.paging.next_url(body)
         if following is not None and not isinstance(following, str):
             raise BadGateway("The upstream API answered with an unexpected next page")

@@ -95,7 +95,9 @@ class GatewayApp:
             total_timeout=self.settings.total_timeout,
         )
         self.hooks = start_hooks(self.settings, store, upstream)
-        self.gateway = Gateway(self.settings, upstream, lists, self.hooks.wrap if self.hooks else None)
+        self.gateway = Gateway(self.settings, upstream, lists)
+        if self.hooks is not None:
+            self.gateway.callbacks = self.hooks.wrap
         if self.settings.shadow_legacy_upstream:
             self.shadow = Shadow(self.settings, self.shadow_transport)
         try:

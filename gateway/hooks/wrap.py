@@ -14,12 +14,14 @@ pass unchanged, with one log line per account saying why.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.callbacks import Current, Outgoing
-from gateway.resources import AppUrl, Operation, Resource
+from gateway.call import Call
+from gateway.callbacks import Outgoing, Read
+from gateway.resources import AppUrl, Resource
 from gateway.settings import Secret, Settings
 
 from .urls import SEGMENT, Hook, HookKeys, Kind
@@ -67,15 +69,10 @@ class Wrap:
     def mint(self, hook: Hook) -> str:
         return self.keys.mint(self.base_url, hook)
 
-    async def outgoing(
-        self,
-        resource: Resource,
-        operation: Operation,
-        account: str,
-        params: dict[str, str],
-        current: Current | None,
-    ) -> Outgoing:
-        declared = {param.name for param in operation.params}
+    async def outgoing(self, call: Call, read: Read) -> Outgoing:
+        params = dict(call.request.params)
+        resource, account = call.resource, call.account
+        declared = {param.name for param in call.operation.params}
         urls = [
             url
             for url in resource.app_urls
@@ -86,6 +83,9 @@ class Wrap:
         if account not in self.tokens:
             self._tell(account)
             return params, {}
+        current = (
+            partial(read, resource.upstream_instance.format(**call.path)) if "Sid" in call.path else None
+        )
         out, added = dict(params), {}
         item: Mapping[str, Any] | None = None
         for url in urls:
@@ -134,7 +134,12 @@ class Wrap:
             return None
         return self.keys.open(value)
 
-    def incoming(self, resource: Resource, item: Mapping[str, Any]) -> Mapping[str, Any]:
+    def incoming(self, resource: Resource, items: list[Any]) -> list[Any]:
+        if not resource.app_urls:
+            return items
+        return [self._shown(resource, item) if isinstance(item, Mapping) else item for item in items]
+
+    def _shown(self, resource: Resource, item: Mapping[str, Any]) -> Mapping[str, Any]:
         shown: dict[str, Any] | None = None
         for url in resource.app_urls:
             if url.field is None:
@@ -159,7 +164,7 @@ class Wrap:
         )
 
 
-async def _read(current: Current) -> Mapping[str, Any]:
+async def _read(current: Callable[[], Awaitable[Any]]) -> Mapping[str, Any]:
     found = await current()
     return found if isinstance(found, Mapping) else {}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -141,3 +142,25 @@ async def test_placeholder_urls_on_names_reserved_for_examples_are_left_as_they_
     assert made.status_code == 201
     form = sent_form(upstream, "/Calls.json")
     assert form["Url"] == url and "StatusCallback" not in form
+
+
+def test_several_workers_share_the_hook_keys_the_sandbox_made() -> None:
+    """``serve --sandbox --workers 2``: the key made at start reaches every worker, so a hook minted by
+    one worker opens in the other (reads show the app's URL whichever worker answers)."""
+    from tests.e2e.test_e2e import start_cli
+
+    process, port = start_cli("--sandbox", "--workers", "2")
+    try:
+        base = f"http://127.0.0.1:{port}{PREFIX}/IncomingPhoneNumbers"
+        with httpx.Client(auth=(ACCOUNT, TOKEN), timeout=10) as client:
+            sid = client.get(base).text.split("<Sid>", 1)[1].split("<", 1)[0]
+            for index in range(6):
+                url = f"https://app.legacy.test/v{index}"
+                client.post(f"{base}/{sid}", data={"Url": url})
+                shown = {
+                    client.get(f"{base}/{sid}").text.split("<Url>", 1)[1].split("<", 1)[0] for _ in range(4)
+                }
+                assert shown == {url}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)

@@ -164,3 +164,17 @@ def test_several_workers_share_the_hook_keys_the_sandbox_made() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=20)
+
+
+def test_the_tokens_held_are_the_callback_accounts_and_an_injected_account_not_a_key() -> None:
+    from gateway.hooks.wrap import Tokens
+    from gateway.settings import ClientCredential, Secret
+
+    listed = (ClientCredential(OTHER, Secret("other-token"), (OTHER,)),)
+    sidecar = Settings(
+        upstream_account_sid=ACCOUNT, upstream_auth_token=Secret(TOKEN), callback_accounts=listed
+    )
+    tokens = Tokens(sidecar)
+    assert (tokens.get(ACCOUNT), tokens.get(OTHER), len(tokens)) == (TOKEN, "other-token", 2)
+    keyed = Tokens(Settings(upstream_account_sid="SK" + "1" * 32, upstream_auth_token=Secret("key-secret")))
+    assert len(keyed) == 0 and keyed.get("SK" + "1" * 32) is None

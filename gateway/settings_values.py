@@ -100,6 +100,17 @@ def _seconds(value: str) -> float:
     return number
 
 
+CALLBACK_TIMEOUT_LIMIT = 15.0
+"""Seconds Twilio waits for an answer to a callback; the app must answer the gateway within them."""
+
+
+def _callback_seconds(value: str) -> float:
+    number = _seconds(value)
+    if number >= CALLBACK_TIMEOUT_LIMIT:
+        raise ValueError(f"must be below {CALLBACK_TIMEOUT_LIMIT:g} seconds (Twilio's own wait)")
+    return number
+
+
 def _non_negative_seconds(value: str) -> float:
     number = float(value)
     if number < 0:

@@ -44,7 +44,8 @@ from gateway.migration.har import HarWriter, RecordMiddleware
 from gateway.migration.shadow import Shadow
 from gateway.resources import LEGACY_PREFIX
 from gateway.service import Gateway
-from gateway.settings import CALLBACK_TIMEOUT_LIMIT, Settings
+from gateway.settings import Settings
+from gateway.settings_values import CALLBACK_TIMEOUT_LIMIT
 from gateway.tracing import traced
 from gateway.upstream.client import Upstream, deadline, usable
 

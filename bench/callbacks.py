@@ -1,6 +1,7 @@
 """What a callback costs in the gateway: Twilio → hook → legacy app → rewritten TwiML, against the app alone.
 
     python bench/callbacks.py [--concurrency 1,16] [--rounds 5] [--duration 5] [--workers 1]
+                              [--app-latency-ms MS]
 
 A legacy app (uvicorn, one process: it answers a 2008 ``<Gather>`` document) and the gateway
 (``python -m gateway serve``, one worker unless ``--workers``; callbacks on, access log on) run on
@@ -12,11 +13,17 @@ the app (2008 parameters, signed, cookie jar read), rewrites its answer (the act
 URL) and answers. Reported per concurrency: the median over rounds of each way's p50 and p99, and
 the gateway's addition (hook minus direct). Targets: ≤ 1 ms added at p50 with one request at a time,
 ≤ 5 ms added at p99 with 16. Results: ``bench/results/callbacks.json``.
+
+``--app-latency-ms`` makes the app take that long to answer, as a real app that reads a database does:
+with an app that answers at once, 16 requests at a time keep one gateway worker saturated, so its p99
+is queueing for the CPU; with an app that takes time, the same 16 callbacks measure what the gateway
+adds to a callback in flight. Results with it: ``bench/results/callbacks-app{MS}ms.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -60,13 +67,18 @@ if signature and signature ~= "" then wrk.headers["X-Twilio-Signature"] = signat
 """
 
 
+APP_LATENCY = float(os.environ.get("BENCH_APP_LATENCY_MS", "0")) / 1000
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The legacy app: reads the request, answers the same document."""
+    """The legacy app: reads the request, answers the same document (after ``--app-latency-ms``)."""
     if scope["type"] != "http":
         return
     message = await receive()
     while message.get("more_body"):
         message = await receive()
+    if APP_LATENCY:
+        await asyncio.sleep(APP_LATENCY)
     headers = [(b"content-type", b"text/xml"), (b"content-length", str(len(ANSWER)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": ANSWER})
@@ -97,7 +109,7 @@ def wrk(
 
 
 @contextlib.contextmanager
-def servers(root: Path, workers: int = 1) -> Iterator[tuple[str, str]]:
+def servers(root: Path, workers: int = 1, app_latency_ms: float = 0) -> Iterator[tuple[str, str]]:
     """(the app's URL, the gateway's base URL), both running."""
     app_port, gateway_port = free_port(), free_port()
     app_command = [sys.executable, "-m", "uvicorn", "callbacks:app", "--port", str(app_port),
@@ -113,7 +125,7 @@ def servers(root: Path, workers: int = 1) -> Iterator[tuple[str, str]]:
         "GATEWAY_CALLBACK_HOSTS": "127.0.0.0/8",
     }
     with (
-        process(app_command, log=root / "app.log", cwd=HERE),
+        process(app_command, {"BENCH_APP_LATENCY_MS": str(app_latency_ms)}, log=root / "app.log", cwd=HERE),
         process([sys.executable, "-m", "gateway", "serve"], env, log=root / "gateway.log"),
     ):
         wait_http(f"http://127.0.0.1:{app_port}/")
@@ -127,11 +139,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--app-latency-ms", type=float, default=0)
     args = parser.parse_args()
     ensure_tools()
     load_before = [round(x, 2) for x in os.getloadavg()]
     results: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp), args.workers) as (app_url, gateway):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        servers(Path(tmp), args.workers, args.app_latency_ms) as (app_url, gateway),
+    ):
         script = Path(tmp) / "hook.lua"
         script.write_text(LUA)
         hook = HookKeys([KEY]).mint(gateway, Hook("voice", ACCOUNT, app_url, "POST"))
@@ -152,6 +168,8 @@ def main() -> int:
             results.append(row)
             print(json.dumps(row), flush=True)
     out = RESULTS if args.workers == 1 else RESULTS.with_name(f"callbacks-{args.workers}w.json")
+    if args.app_latency_ms:
+        out = out.with_name(f"{out.stem}-app{args.app_latency_ms:g}ms.json")
     record = {
         "command": " ".join(["python", "bench/callbacks.py", *sys.argv[1:]]),
         "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},

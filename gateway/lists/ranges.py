@@ -23,7 +23,7 @@ from gateway.lists.walk import (
     parse_date,
     unit_of,
 )
-from gateway.resources.model import DatePartition
+from gateway.resources.listing import DatePartition
 
 
 class Tally(Protocol):

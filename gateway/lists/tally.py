@@ -37,7 +37,7 @@ from gateway.lists.walk import (
     floor,
     onward,
 )
-from gateway.resources.model import DatePartition, StatusPartition
+from gateway.resources.listing import DatePartition, StatusPartition
 
 
 @dataclass(slots=True)

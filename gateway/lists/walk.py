@@ -24,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from gateway.errors import BadGateway, GatewayTimeout
-from gateway.resources.model import DatePartition, StatusPartition
+from gateway.resources.listing import DatePartition, StatusPartition
 
 Params = tuple[tuple[str, str], ...]
 Fetch = Callable[[str, Params | None], Awaitable[tuple[list[Any], str | None]]]

@@ -17,20 +17,17 @@ from gateway.resources.incoming_numbers import (
     TOLL_FREE_NUMBER,
     TOLL_FREE_NUMBERS,
 )
+from gateway.resources.listing import DatePartition, Order, Paging, StatusPartition
 from gateway.resources.model import (
     LEGACY_PREFIX,
     SID_PATTERNS,
     AppUrl,
-    DatePartition,
     Field,
     Operation,
-    Order,
-    Paging,
     Param,
     Resource,
     Search,
     Shape,
-    StatusPartition,
     ValueMap,
 )
 from gateway.resources.notifications import CALL_NOTIFICATIONS, NOTIFICATIONS

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from gateway.resources.listing import Paging
 from gateway.resources.model import (
     FETCH,
     LIST_ONLY,
     Field,
     Operation,
-    Paging,
     Param,
     Resource,
     Shape,

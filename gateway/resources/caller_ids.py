@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.resources.model import (
-    DELETE,
-    FETCH,
-    LIST,
-    Operation,
-    Paging,
-    Param,
-    Resource,
-    Shape,
-    field_,
-    ops,
-)
+from gateway.resources.listing import Paging
+from gateway.resources.model import DELETE, FETCH, LIST, Operation, Param, Resource, Shape, field_, ops
 
 OUTGOING_CALLER_ID = Shape(
     "OutgoingCallerId",

@@ -3,22 +3,19 @@ call, and the call's Segments (its Dial legs: 2010 child calls)."""
 
 from __future__ import annotations
 
+from gateway.resources.listing import DatePartition, Order, Paging, StatusPartition
 from gateway.resources.model import (
     FETCH,
     FETCH_ONLY,
     LIST,
     LIST_ONLY,
     AppUrl,
-    DatePartition,
     Embed,
     Field,
     Operation,
-    Order,
-    Paging,
     Param,
     Resource,
     Shape,
-    StatusPartition,
     ValueMap,
     field_,
     ops,

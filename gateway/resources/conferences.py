@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.resources.listing import DatePartition, Order, Paging
 from gateway.resources.model import (
     BOOL_DIGIT,
     DELETE,
@@ -9,11 +10,8 @@ from gateway.resources.model import (
     FETCH_ONLY,
     LENIENT_BOOL,
     LIST_ONLY,
-    DatePartition,
     Field,
     Operation,
-    Order,
-    Paging,
     Param,
     Resource,
     Shape,

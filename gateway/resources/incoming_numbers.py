@@ -16,13 +16,13 @@ purchase is a POST, which the upstream client never retries (:mod:`gateway.upstr
 
 from __future__ import annotations
 
+from gateway.resources.listing import Paging
 from gateway.resources.model import (
     DELETE,
     FETCH,
     LIST,
     AppUrl,
     Operation,
-    Paging,
     Param,
     Resource,
     Search,

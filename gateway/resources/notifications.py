@@ -14,19 +14,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway.resources.model import (
-    HIDE,
-    LIST_ONLY,
-    DatePartition,
-    Operation,
-    Paging,
-    Param,
-    Resource,
-    Shape,
-    ValueMap,
-    field_,
-    ops,
-)
+from gateway.resources.listing import DatePartition, Paging
+from gateway.resources.model import HIDE, LIST_ONLY, Operation, Param, Resource, Shape, ValueMap, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 

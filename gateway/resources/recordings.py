@@ -18,19 +18,8 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from gateway.resources.model import (
-    DELETE,
-    FETCH,
-    LIST_ONLY,
-    DatePartition,
-    Operation,
-    Paging,
-    Param,
-    Resource,
-    Shape,
-    field_,
-    ops,
-)
+from gateway.resources.listing import DatePartition, Paging
+from gateway.resources.model import DELETE, FETCH, LIST_ONLY, Operation, Param, Resource, Shape, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 

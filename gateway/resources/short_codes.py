@@ -3,7 +3,8 @@ short code, and updating it → 2010 ``SMS/ShortCodes``, whose filters take the 
 
 from __future__ import annotations
 
-from gateway.resources.model import FETCH, LIST_ONLY, Operation, Paging, Param, Resource, Shape, field_, ops
+from gateway.resources.listing import Paging
+from gateway.resources.model import FETCH, LIST_ONLY, Operation, Param, Resource, Shape, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 

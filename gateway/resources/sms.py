@@ -8,13 +8,13 @@ as no 2008 example has them.
 
 from __future__ import annotations
 
+from gateway.resources.listing import Paging
 from gateway.resources.model import (
     FETCH_ONLY,
     LIST,
     AppUrl,
     Field,
     Operation,
-    Paging,
     Param,
     Resource,
     Shape,

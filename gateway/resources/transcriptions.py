@@ -8,7 +8,8 @@ the resources' date style is ``epoch``; ``<Price>`` keeps 2010's sign with five 
 
 from __future__ import annotations
 
-from gateway.resources.model import FETCH_ONLY, LIST_ONLY, Operation, Paging, Resource, Shape, field_, ops
+from gateway.resources.listing import Paging
+from gateway.resources.model import FETCH_ONLY, LIST_ONLY, Operation, Resource, Shape, field_, ops
 
 API = "/2010-04-01/Accounts/{AccountSid}"
 

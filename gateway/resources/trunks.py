@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.resources.model import (
-    DELETE,
-    FETCH,
-    LIST,
-    Field,
-    Operation,
-    Paging,
-    Param,
-    Resource,
-    Shape,
-    field_,
-    ops,
-)
+from gateway.resources.listing import Paging
+from gateway.resources.model import DELETE, FETCH, LIST, Field, Operation, Param, Resource, Shape, field_, ops
 
 TRUNK_PHONE_NUMBER = Shape(
     "TrunkPhoneNumber",

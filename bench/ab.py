@@ -1,12 +1,13 @@
 """Two or more gateway source trees against the same static upstream, interleaved: a lever's worth.
 
-    python bench/ab.py BEFORE_TREE AFTER_TREE [--log true|false] [--concurrency 1,16] [--rounds 3]
+    python bench/ab.py BEFORE_TREE AFTER_TREE [--concurrency 1,16] [--rounds 3] [--scenario fetch]
 
 Each tree (a checkout, e.g. from ``git worktree add``; ``TREE:false`` turns its access log off) runs
 ``python -m gateway serve`` with one worker on its own port; the nginx proxy with its access log is
 measured in the same rounds. Rounds alternate between the targets so that load from elsewhere on the
-machine falls on all of them alike. Reported per target: median req/s, the ratio to the proxy, and the
-event-loop thread's CPU time per request (user + system, from ``/proc``).
+machine falls on all of them alike; so is the client floor (bench/floor.py, from the first tree). Reported
+per target: median req/s, the ratios to the proxy and to the floor, and the event-loop thread's CPU time
+per request (user + system, from ``/proc``).
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,16")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=4)
+    parser.add_argument("--scenario", default="fetch", choices=sorted(SCENARIOS))
     args = parser.parse_args()
-    legacy, modern, method = SCENARIOS["fetch"]
+    legacy, modern, method = SCENARIOS[args.scenario]
     rows: dict[tuple[int, str], list[tuple[float, float | None]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -74,9 +76,20 @@ def main() -> int:
         ]
         try:
             wait_http(f"http://127.0.0.1:{proxy}/")
-            with gateways(args.trees, upstream, root) as running:
+            floor_port = free_port()
+            floor = [sys.executable, "bench/floor.py", str(floor_port), f"http://127.0.0.1:{upstream}"]
+            with (
+                gateways(args.trees, upstream, root) as running,
+                process(
+                    floor, {"PYTHONPATH": "."}, cwd=Path(args.trees[0].partition(":")[0]).resolve()
+                ) as fl,
+            ):
+                wait_http(f"http://127.0.0.1:{floor_port}/")
                 for concurrency in (int(c) for c in args.concurrency.split(",")):
-                    targets = [("nginx proxy +log", proxy, modern, None)]
+                    targets = [
+                        ("nginx proxy +log", proxy, modern, None),
+                        ("client floor", floor_port, modern, fl.pid),
+                    ]
                     targets += [(spec, port, legacy, pid) for spec, (port, pid) in running.items()]
                     for _, port, path, _ in targets:
                         wrk(f"http://127.0.0.1:{port}{path}", concurrency, 1, method)  # warm-up
@@ -95,10 +108,14 @@ def main() -> int:
                 server.wait(10)
     for (concurrency, name), runs in rows.items():
         proxy_rps = statistics.median(r[0] for r in rows[(concurrency, "nginx proxy +log")])
+        floor_rps = statistics.median(r[0] for r in rows[(concurrency, "client floor")])
         rps = statistics.median(r[0] for r in runs)
         cpus = [r[1] for r in runs if r[1] is not None]
         cpu = f"{statistics.median(cpus):6.0f} µs loop CPU/request" if cpus else ""
-        print(f"c={concurrency:<3} {name:40.40} {rps:9,.0f} req/s  {rps / proxy_rps:6.3f}×  {cpu}")
+        print(
+            f"c={concurrency:<3} {name:40.40} {rps:9,.0f} req/s  {rps / proxy_rps:6.3f}× proxy  "
+            f"{rps / floor_rps:6.3f}× floor  {cpu}"
+        )
     return 0
 
 

@@ -5,7 +5,8 @@
 Each tree (a checkout, e.g. from ``git worktree add``; ``TREE:false`` turns its access log off) runs
 ``python -m gateway serve`` with one worker on its own port; the nginx proxy with its access log is
 measured in the same rounds. Rounds alternate between the targets so that load from elsewhere on the
-machine falls on all of them alike; so is the client floor (bench/floor.py, from the first tree). Reported
+machine falls on all of them alike (every other round in reverse order: a target's place in the round
+biases it); so is the client floor (bench/floor.py, from the first tree). Reported
 per target: median req/s, the ratios to the proxy and to the floor, and the event-loop thread's CPU time
 per request (user + system, from ``/proc``).
 """
@@ -93,8 +94,9 @@ def main() -> int:
                     targets += [(spec, port, legacy, pid) for spec, (port, pid) in running.items()]
                     for _, port, path, _ in targets:
                         wrk(f"http://127.0.0.1:{port}{path}", concurrency, 1, method)  # warm-up
-                    for _ in range(args.rounds):
-                        for name, port, path, pid in targets:
+                    for round_ in range(args.rounds):
+                        # Every other round in reverse: no target always runs right after another.
+                        for name, port, path, pid in targets if round_ % 2 == 0 else targets[::-1]:
                             before = loop_ticks(pid) if pid else 0
                             rps = wrk(f"http://127.0.0.1:{port}{path}", concurrency, args.duration, method)[0]
                             cpu = None

@@ -7,8 +7,9 @@ Each tree (a checkout, e.g. from ``git worktree add``; ``TREE:false`` turns its 
 measured in the same rounds. Rounds alternate between the targets so that load from elsewhere on the
 machine falls on all of them alike (every other round in reverse order: a target's place in the round
 biases it); so is the client floor (bench/floor.py, from the first tree). Reported
-per target: median req/s, the ratios to the proxy and to the floor, and the event-loop thread's CPU time
-per request (user + system, from ``/proc``).
+per target: median req/s, the ratios to the proxy and to the floor, the event-loop thread's CPU time
+per request (user + system, from ``/proc``) and, for each tree after the first, the median (and range)
+of its rounds' ratios to the first tree's round beside it: the figure least moved by load from elsewhere.
 """
 
 from __future__ import annotations
@@ -114,9 +115,16 @@ def main() -> int:
         rps = statistics.median(r[0] for r in runs)
         cpus = [r[1] for r in runs if r[1] is not None]
         cpu = f"{statistics.median(cpus):6.0f} µs loop CPU/request" if cpus else ""
+        first = rows[(concurrency, args.trees[0])]
+        paired = ""
+        if name in args.trees[1:]:  # each round's ratio to the first tree's in the same round
+            ratios = sorted(r[0] / f[0] for r, f in zip(runs, first, strict=True))
+            paired = (
+                f"  rounds ÷ first tree: {statistics.median(ratios):.3f} ({ratios[0]:.2f}–{ratios[-1]:.2f})"
+            )
         print(
             f"c={concurrency:<3} {name:40.40} {rps:9,.0f} req/s  {rps / proxy_rps:6.3f}× proxy  "
-            f"{rps / floor_rps:6.3f}× floor  {cpu}"
+            f"{rps / floor_rps:6.3f}× floor  {cpu}{paired}"
         )
     return 0
 

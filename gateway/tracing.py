@@ -40,6 +40,20 @@ def resource_and_operation(endpoint: str | None) -> dict[str, str]:
     return {"gateway.resource": resource or endpoint, "gateway.operation": operation}
 
 
+def carried(scope: Scope) -> dict[str, str]:
+    """The client's trace context: a valid ``traceparent``, and its ``tracestate`` up to 512 bytes;
+    empty when there is none (or it is not valid)."""
+    incoming = header(scope, b"traceparent")
+    carrier: dict[str, str] = {}
+    if valid_traceparent(incoming):
+        assert incoming is not None
+        carrier["traceparent"] = incoming
+        state = header(scope, b"tracestate")
+        if state and len(state) <= 512:
+            carrier["tracestate"] = state
+    return carrier
+
+
 class Tracing:
     """Pure-ASGI: picks up the client's trace context (inside ``ExchangeMiddleware``, so the exchange
     exists) and, with a tracer, wraps the request in a server span."""
@@ -53,14 +67,7 @@ class Tracing:
         if scope["type"] != "http" or exchange is None:
             await self.app(scope, receive, send)
             return
-        incoming = header(scope, b"traceparent")
-        carrier: dict[str, str] = {}
-        if valid_traceparent(incoming):
-            assert incoming is not None
-            carrier["traceparent"] = incoming
-            state = header(scope, b"tracestate")
-            if state and len(state) <= 512:
-                carrier["tracestate"] = state
+        carrier = carried(scope)
         if self.tracer is None:
             if not carrier:
                 await self.app(scope, receive, send)
@@ -231,5 +238,7 @@ def tracer() -> Any:
     return provider.get_tracer("gateway")
 
 
-def traced(app: ASGIApp, otel: bool) -> Tracing:
-    return Tracing(app, tracer() if otel else None)
+def traced(app: ASGIApp, otel: bool) -> ASGIApp:
+    """With OpenTelemetry, the layer that makes the server spans; without, ``app`` itself: the
+    exchange middleware picks up and echoes the client's trace context (:func:`carried`)."""
+    return Tracing(app, tracer()) if otel else app

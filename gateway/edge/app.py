@@ -341,7 +341,9 @@ def create_app(
         max_url=settings.max_url_bytes,
         max_headers=settings.max_header_bytes,
     )
-    stack: Any = ExchangeMiddleware(traced(limited, settings.otel), log=settings.access_log)
+    stack: Any = ExchangeMiddleware(
+        traced(limited, settings.otel), log=settings.access_log, trace_context=not settings.otel
+    )
     if recorder is not None:
         stack = RecordMiddleware(stack, recorder)
     stack = compressed(stack, settings.gzip_min_bytes)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from gateway import observability as obs
+from gateway import tracing
 from gateway.asgi import ASGIApp, Message, Receive, Scope, Send, header
 from gateway.errors import GatewayError, HeadersTooLarge, PayloadTooLarge, UriTooLong
 
@@ -19,11 +20,14 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 class ExchangeMiddleware:
     """``X-Request-Id`` (honoured when safe, generated otherwise, echoed and forwarded upstream),
-    one structured access-log line and the request metrics per HTTP request; no body for HEAD."""
+    one structured access-log line and the request metrics per HTTP request; no body for HEAD.
+    With ``trace_context`` (OpenTelemetry off; on, :class:`gateway.tracing.Tracing` does it with
+    its span) the client's ``traceparent`` is kept for the upstream calls and echoed, in this pass."""
 
-    def __init__(self, app: ASGIApp, *, log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, log: bool = True, trace_context: bool = False) -> None:
         self.app = app
         self.log = log
+        self.trace_context = trace_context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,6 +38,10 @@ class ExchangeMiddleware:
         exchange = obs.Exchange(request_id)
         token = obs.CURRENT.set(exchange)
         status = 0
+        added = [(b"x-request-id", request_id.encode())]
+        if self.trace_context and (carrier := tracing.carried(scope)):
+            exchange.trace_headers = carrier
+            added.insert(0, (b"traceparent", carrier["traceparent"].encode()))
 
         head = scope["method"] == "HEAD"
 
@@ -41,9 +49,7 @@ class ExchangeMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", ()), *added]
             elif head and message.get("body"):  # HEAD: what GET would answer, Content-Length too, no body
                 message = {**message, "body": b""}
             await send(message)
@@ -108,13 +114,23 @@ class LimitMiddleware:
         if len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) > self.max_url:
             await self.respond(UriTooLong(), scope, send)
             return
-        if sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ())) > self.max_headers:
+        size, length, chunked = 0, None, False
+        for name, value in scope.get("headers", ()):  # one pass: the headers' size and the body's
+            size += len(name) + len(value) + 4
+            if name == b"content-length" and length is None:
+                length = bytes(value).decode("latin-1")
+            elif name == b"transfer-encoding":
+                chunked = True
+        if size > self.max_headers:
             await self.respond(HeadersTooLarge(), scope, send)
             return
-        declared = header(scope, b"content-length") or ""
+        declared = length or ""
         digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
         if len(digits) > 18 or (digits and int(digits) > self.max_body):
             await self.respond(PayloadTooLarge(), scope, send)
+            return
+        if length is None and not chunked:  # HTTP/1.1: a request with neither has no body to count
+            await self.app(scope, receive, send)
             return
         seen = 0
         limit = self.max_body

@@ -67,14 +67,20 @@ def _xml_record(out: list[str], record: Record) -> None:
 
 
 def xml_item(element: str, record: Record) -> str:
+    parts: list[str] = []
+    texts: list[Value] = []
+    for name, value in record:  # one pass: the element as if nothing needed escaping, and its texts
+        if value:
+            texts.append(value)
+            parts.append(f"<{name}>{value}</{name}>")
+        else:
+            parts.append(f"<{name}/>")
     try:
-        texts = cast(list[str], [value for _, value in record if value])
-        plain = _TEXT_SPECIAL.search("".join(texts)) is None
+        plain = _TEXT_SPECIAL.search("".join(cast(list[str], texts))) is None
     except TypeError:  # a nested record: take the general path
         plain = False
     if plain:  # the common case, one regex search per item instead of one per value
-        body = "".join([f"<{name}>{value}</{name}>" if value else f"<{name}/>" for name, value in record])
-        return f"<{element}>{body}</{element}>"
+        return f"<{element}>{''.join(parts)}</{element}>"
     out: list[str] = [f"<{element}>"]
     _xml_record(out, record)
     out.append(f"</{element}>")

@@ -8,9 +8,10 @@ root) and py-spy for the profiles (`pip install -e '.[bench]'`). Starts, on loop
 worker, upstream keep-alive), the same proxy with its access log on, the bare-stack ceiling
 (bench/ceiling.py), the gateway with one and two workers, and the gateway (one worker) with its access
 log on (and with ``--aiohttp``, bench/aiohttp_gateway.py: the same, its upstream client aiohttp, for
-comparison); drives each with wrk at concurrency 1 and 16 after a warm-up, several rounds, and reports
-requests/s, p50, p99 and the ratio to the nginx proxy (logging to logging, the rest to the plain proxy)
-per scenario as a table and as JSON. Then walks a
+comparison); drives each with wrk at concurrency 1 and 16 after a warm-up, in interleaved rounds, and
+reports requests/s, p50, p99 (median round) and the ratios to the nginx proxy (logging to logging, the
+rest to the plain proxy), to the client floor, of two workers to one and of a list to the gateway's own
+fetch, per scenario as a table and as JSON. Then walks a
 10,000-item account on the sandbox (num=50, by nextpageuri) and reports upstream calls, time and the
 gateway's peak RSS.
 """
@@ -140,20 +141,29 @@ def wrk(url: str, concurrency: int, seconds: int, method: str) -> tuple[float, f
 
 
 def measure(
-    scenario: str, target: str, url: str, concurrency: int, method: str, seconds: int, rounds: int
-) -> Row:
-    wrk(url, concurrency, 2, method)  # warm-up
-    runs = [wrk(url, concurrency, seconds, method) for _ in range(rounds)]
-    rps = [r[0] for r in runs]
-    return Row(
-        scenario,
-        target,
-        concurrency,
-        statistics.median(rps),
-        statistics.median(r[1] for r in runs),
-        statistics.median(r[2] for r in runs),
-        rps,
-    )
+    scenario: str, targets: dict[str, str], concurrency: int, method: str, seconds: int, rounds: int
+) -> list[Row]:
+    """Every target after a warm-up, in interleaved rounds (every other round in reverse order), so
+    that load from elsewhere on the machine falls on all of them alike; each row the median round."""
+    for url in targets.values():
+        wrk(url, concurrency, 2, method)  # warm-up
+    runs: dict[str, list[tuple[float, float, float]]] = {target: [] for target in targets}
+    for index in range(rounds):
+        order = list(targets.items())
+        for target, url in order if index % 2 == 0 else order[::-1]:
+            runs[target].append(wrk(url, concurrency, seconds, method))
+    return [
+        Row(
+            scenario,
+            target,
+            concurrency,
+            statistics.median(r[0] for r in done),
+            statistics.median(r[1] for r in done),
+            statistics.median(r[2] for r in done),
+            [r[0] for r in done],
+        )
+        for target, done in runs.items()
+    ]
 
 
 @contextlib.contextmanager
@@ -271,18 +281,30 @@ LOGGED = " +log"
 
 
 def table(rows: list[Row]) -> str:
-    """Ratios: a row with its access log on over the logging proxy, the others over the plain one."""
-    proxy = {(r.scenario, r.concurrency, r.target): r.rps for r in rows if r.target.startswith("nginx proxy")}
+    """Ratios: a row with its access log on over the logging proxy, the others over the plain one; every
+    row over the client floor of its scenario and concurrency (the targets are stated against it); two
+    workers over one worker logging the same way; a list over the gateway's own fetch (same workers,
+    same logging, same concurrency)."""
+    rps = {(r.scenario, r.concurrency, r.target): r.rps for r in rows}
     lines = [
-        "| scenario | c | target | req/s | p50 ms | p99 ms | ÷ nginx proxy |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | c | target | req/s | p50 ms | p99 ms | ÷ nginx proxy | ÷ client floor | 2w ÷ 1w "
+        "| ÷ own fetch |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def over(r: Row, scenario: str, target: str) -> str:
+        base = rps.get((scenario, r.concurrency, target))
+        return f"{r.rps / base:.3f}" if base else ""
+
     for r in rows:
-        base = (r.scenario, r.concurrency, "nginx proxy" + (LOGGED if r.target.endswith(LOGGED) else ""))
-        ratio = r.rps / proxy[base] if base in proxy else float("nan")
+        logged = LOGGED if r.target.endswith(LOGGED) else ""
+        proxy = over(r, r.scenario, "nginx proxy" + logged)
+        floor = over(r, r.scenario, "client floor")
+        workers = over(r, r.scenario, "gateway 1w" + logged) if r.target.startswith("gateway 2w") else ""
+        fetch = over(r, "fetch", r.target) if r.target.startswith("gateway") and r.scenario != "fetch" else ""
         lines.append(
             f"| {r.scenario} | {r.concurrency} | {r.target} | {r.rps:,.0f} "
-            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio:.3f} |"
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {proxy} | {floor} | {workers} | {fetch} |"
         )
     return "\n".join(lines)
 
@@ -364,16 +386,9 @@ def main() -> int:
                             f"http://127.0.0.1:{ports['aiohttp']}{legacy}"
                         )
                     for concurrency in (1, 16):
-                        for target, url in targets.items():
-                            rows.append(
-                                measure(name, target, url, concurrency, method, args.duration, args.rounds)
-                            )
-                            print(
-                                table(
-                                    [r for r in rows if r.scenario == name and r.concurrency == concurrency]
-                                ).splitlines()[-1],
-                                flush=True,
-                            )
+                        rows += measure(name, targets, concurrency, method, args.duration, args.rounds)
+                        done = [r for r in rows if r.scenario == name and r.concurrency == concurrency]
+                        print("\n".join(table(done).splitlines()[2:]), flush=True)
                     if not args.no_profile:
                         profile(gateway.pid, targets["gateway 1w"], method, out / f"profile-{name}.svg")
         finally:

@@ -17,7 +17,7 @@ import trustme
 from gateway.__main__ import main, print_credentials
 from gateway.cli import build_parser
 from gateway.migration import diff
-from gateway.settings import SPECS
+from gateway.settings import SPECS, Settings
 from tests.conftest import ACCOUNT, ROOT, TOKEN
 from tests.e2e.test_e2e import DRAINED, free_port
 
@@ -160,3 +160,17 @@ def test_serves_https_with_its_own_certificate(tmp_path: Path) -> None:
     assert process.returncode in DRAINED, err
     assert f"gateway: https://127.0.0.1:{port}/2008-08-01/" in out
     assert "SANDBOX_AUTH_TOKEN=****" in out and TOKEN + "x" not in out
+
+
+def test_workers_are_started_from_a_factory_that_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uvicorn.importer import import_from_string
+
+    from gateway import __main__ as cli
+    from gateway.edge import app as app_module
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: seen.update(target=target, **options))
+    monkeypatch.setattr("os.environ", {})  # the worker settings go to a throwaway environment
+    cli.run_gateway(Settings(upstream="http://127.0.0.1:9", workers=2))
+    assert seen["factory"] is True and seen["workers"] == 2
+    assert import_from_string(seen["target"]) is app_module.app_from_env

@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import defusedxml.ElementTree as SafeET
@@ -45,7 +46,7 @@ from .cookies import CookieJar, call_key, conversation_key
 from .dedupe import Dedupe
 from .fetch import AppAnswer, AppFetcher, Resolver, system_resolver
 from .relay import AppClient, AppError, CachedResolver, Messenger
-from .twiml import CONTENT_TYPE, HANGUP, Message, TwimlError, rewrite_sms, rewrite_voice
+from .twiml import CONTENT_TYPE, HANGUP, Message, Rewritten, TwimlError, rewrite_sms, rewrite_voice
 from .urls import KINDS, SEGMENT, Hook, HookKeys, Kind
 from .verbs import Mint
 from .wrap import Tokens, Wrap
@@ -59,6 +60,14 @@ HOOKS_KEPT = 1024
 """Hooks opened, and hook URLs minted, remembered (each at most 4 KB)."""
 NOTIFY_TASKS = 256
 """Background notifications (hangup-machine) at most in flight; past that they run inline."""
+
+
+class Rewrite(Protocol):
+    """:func:`~gateway.hooks.twiml.rewrite_voice` or :func:`~gateway.hooks.twiml.rewrite_sms`."""
+
+    def __call__(
+        self, body: bytes, content_type: str, doc_url: str, doc_method: str, mint: Mint, *, region: str = ...
+    ) -> Rewritten: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +211,23 @@ class HookEndpoint:
             notice = self.client.notify(hook.method, hook.url, form, request.token, jar, "hangup-machine")
             await self._background(notice)
             return Answer(200, HANGUP, CONTENT_TYPE)
+        rewritten = await self._document(request, form, jar, rewrite_voice)
+        if isinstance(rewritten, Answer):
+            return rewritten
+        body = rewritten.body
+        if rewritten.messages:
+            body = await self._send(request, rewritten.messages, body)
+        return Answer(200, body, CONTENT_TYPE)
+
+    async def _document(
+        self, request: Request, form: dict[str, str], jar: str | None, rewrite: Rewrite
+    ) -> Rewritten | Answer:
+        """The app's document for a voice or SMS request, rewritten for today's Twilio; or, when the
+        app fails or answers no TwiML, the error answer that sends Twilio to the fallback URL."""
+        hook = request.hook
         try:
             answer = await self.client.document(hook.method, hook.url, form, request.token, jar)
-            rewritten = rewrite_voice(
+            return rewrite(
                 answer.body,
                 answer.content_type,
                 _doc_url(answer, hook),
@@ -214,10 +237,6 @@ class HookEndpoint:
             )
         except (AppError, TwimlError) as exc:
             return self._failed(request, exc)
-        body = rewritten.body
-        if rewritten.messages:
-            body = await self._send(request, rewritten.messages, body)
-        return Answer(200, body, CONTENT_TYPE)
 
     async def _send(self, request: Request, messages: tuple[Message, ...], body: bytes) -> bytes:
         """Sends the document's ``<Sms>``; after one with an action the call continues there."""
@@ -261,18 +280,9 @@ class HookEndpoint:
             return Answer(400)
         one, other = request.params.get("From", ""), request.params.get("To", "")
         jar = conversation_key(hook.account, one, other) if one and other else None
-        try:
-            answer = await self.client.document(hook.method, hook.url, form, request.token, jar)
-            rewritten = rewrite_sms(
-                answer.body,
-                answer.content_type,
-                _doc_url(answer, hook),
-                hook.method,
-                self.mint_for(hook),
-                region=self.region,
-            )
-        except (AppError, TwimlError) as exc:
-            return self._failed(request, exc)
+        rewritten = await self._document(request, form, jar, rewrite_sms)
+        if isinstance(rewritten, Answer):
+            return rewritten
         return Answer(200, rewritten.body, CONTENT_TYPE)
 
     async def sms_status(self, request: Request) -> Answer:

@@ -13,10 +13,9 @@ import pytest
 from gateway.sandbox import SandboxConfig, create_sandbox
 from tests.conftest import ACCOUNT, LENGTH, OTHER, OTHER_TOKEN, OURS, STEP, TOKEN, Clock
 from tests.sandbox.test_conformance import is_error
-from tests.sandbox.twiml_app import BASE, TwimlApp, twiml
+from tests.sandbox.twiml_app import BASE, TwimlApp, app_config, configure, twiml
 from tests.servers import serve
 
-NUMBERS = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
 CALLS = f"/2010-04-01/Accounts/{ACCOUNT}/Calls"
 CALLER = "+12065550123"
 
@@ -28,21 +27,7 @@ def app() -> TwimlApp:
 
 @pytest.fixture
 def sandbox_config(clock: Clock, app: TwimlApp) -> SandboxConfig:
-    return SandboxConfig(
-        accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN},
-        call_step=STEP,
-        call_length=LENGTH,
-        clock=clock,
-        webhook_transport=app.transport(),
-    )
-
-
-async def configure(api: httpx.AsyncClient, **settings: str) -> None:
-    (number,) = (await api.get(f"{NUMBERS}.json", params={"PhoneNumber": OURS})).json()[
-        "incoming_phone_numbers"
-    ]
-    response = await api.post(f"{NUMBERS}/{number['sid']}.json", data=settings)
-    assert response.status_code == 200, response.text
+    return app_config(clock, app, call_step=STEP, call_length=LENGTH)
 
 
 async def ring(api: httpx.AsyncClient, **extra: str) -> dict[str, Any]:

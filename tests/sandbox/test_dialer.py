@@ -10,8 +10,8 @@ import pytest
 
 from gateway.sandbox import SandboxConfig, Simulation
 from gateway.sandbox.webhook import signature
-from tests.conftest import ACCOUNT, LENGTH, OTHER, OTHER_TOKEN, OURS, STEP, TOKEN, Clock
-from tests.sandbox.twiml_app import BASE, TwimlApp, twiml
+from tests.conftest import ACCOUNT, LENGTH, OURS, STEP, TOKEN, Clock
+from tests.sandbox.twiml_app import BASE, TwimlApp, app_config, twiml
 
 CALLS = f"/2010-04-01/Accounts/{ACCOUNT}/Calls"
 CALLEE = "+14155551212"
@@ -29,14 +29,7 @@ def simulation() -> Simulation:
 
 @pytest.fixture
 def sandbox_config(clock: Clock, app: TwimlApp, simulation: Simulation) -> SandboxConfig:
-    return SandboxConfig(
-        accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN},
-        call_step=STEP,
-        call_length=LENGTH,
-        clock=clock,
-        webhook_transport=app.transport(),
-        simulation=simulation,
-    )
+    return app_config(clock, app, call_step=STEP, call_length=LENGTH, simulation=simulation)
 
 
 def talked(seconds: int) -> str:

@@ -11,11 +11,10 @@ import httpx
 import pytest
 
 from gateway.sandbox import SandboxConfig, Simulation, create_sandbox
-from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, OURS, TOKEN, Clock
-from tests.sandbox.twiml_app import BASE, TwimlApp, twiml
+from tests.conftest import ACCOUNT, OURS, TOKEN, Clock
+from tests.sandbox.twiml_app import BASE, TwimlApp, app_config, configure, twiml
 from tests.servers import serve
 
-NUMBERS = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages"
 SENDER = "+14155550123"
 
@@ -32,20 +31,7 @@ def simulation() -> Simulation:
 
 @pytest.fixture
 def sandbox_config(clock: Clock, app: TwimlApp, simulation: Simulation) -> SandboxConfig:
-    return SandboxConfig(
-        accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN},
-        clock=clock,
-        webhook_transport=app.transport(),
-        simulation=simulation,
-    )
-
-
-async def configure(api: httpx.AsyncClient, **settings: str) -> None:
-    (number,) = (await api.get(f"{NUMBERS}.json", params={"PhoneNumber": OURS})).json()[
-        "incoming_phone_numbers"
-    ]
-    response = await api.post(f"{NUMBERS}/{number['sid']}.json", data=settings)
-    assert response.status_code == 200, response.text
+    return app_config(clock, app, simulation=simulation)
 
 
 async def text(api: httpx.AsyncClient, body: str = "Hello", to: str = OURS) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import TOKEN
+from gateway.sandbox import SandboxConfig
+from tests.conftest import ACCOUNT, OTHER, OTHER_TOKEN, OURS, TOKEN, Clock
 
 BASE = "http://app.test"
 
@@ -81,3 +82,25 @@ def twiml(*verbs: str) -> str:
 
 def form(**values: Any) -> dict[str, str]:
     return {name: str(value) for name, value in values.items()}
+
+
+NUMBERS = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
+
+
+def app_config(clock: Clock, app: TwimlApp, **options: Any) -> SandboxConfig:
+    """A sandbox of both accounts whose webhooks reach ``app``, on ``clock``."""
+    return SandboxConfig(
+        accounts={ACCOUNT: TOKEN, OTHER: OTHER_TOKEN},
+        clock=clock,
+        webhook_transport=app.transport(),
+        **options,
+    )
+
+
+async def configure(api: httpx.AsyncClient, **settings: str) -> None:
+    """Sets the account's first number's URLs (``VoiceUrl=…``, ``SmsUrl=…``)."""
+    (number,) = (await api.get(f"{NUMBERS}.json", params={"PhoneNumber": OURS})).json()[
+        "incoming_phone_numbers"
+    ]
+    response = await api.post(f"{NUMBERS}/{number['sid']}.json", data=settings)
+    assert response.status_code == 200, response.text

@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from run import _LATENCY, _RPS, _UNIT, ROOT, ensure_tools, free_port, process, wait_http
+from run import ROOT, ensure_tools, free_port, process, run_wrk, wait_http
 
 sys.path.insert(0, str(ROOT))
 
@@ -87,25 +86,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def wrk(
     url: str, concurrency: int, seconds: int, body: str, signature: str, script: Path
 ) -> tuple[float, float, float]:
-    command = [
-        "wrk",
-        "-t",
-        "1",
-        "-c",
-        str(concurrency),
-        "-d",
-        f"{seconds}s",
-        "--latency",
-        "-s",
-        str(script),
-        url,
-    ]
-    env = {**os.environ, "BENCH_BODY": body, "BENCH_SIGNATURE": signature}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
-    if "Non-2xx" in result.stdout or "Socket errors" in result.stdout:
-        raise RuntimeError(f"wrk saw errors for {url}:\n{result.stdout}")
-    latency = {pct: float(value) * _UNIT[unit] for pct, value, unit in _LATENCY.findall(result.stdout)}
-    return float(_RPS.findall(result.stdout)[0]), latency["50"], latency["99"]
+    env = {"BENCH_BODY": body, "BENCH_SIGNATURE": signature}
+    return run_wrk(url, concurrency, seconds, ["-s", str(script)], env, sockets_fail=True)
 
 
 @contextlib.contextmanager

@@ -117,24 +117,25 @@ _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(url: str, concurrency: int, seconds: int, method: str) -> tuple[float, float, float]:
-    command = [
-        "wrk",
-        "-t",
-        "1",
-        "-c",
-        str(concurrency),
-        "-d",
-        f"{seconds}s",
-        "--latency",
-        "-H",
-        f"Authorization: {AUTH}",
-    ]
+    options = ["-H", f"Authorization: {AUTH}"]
     if method == "POST":
-        command += ["-s", str(HERE / "post.lua")]
-    result = subprocess.run(
-        [*command, url], capture_output=True, text=True, env={**os.environ, "BENCH_AUTH": AUTH}, check=True
-    )
-    if "Non-2xx" in result.stdout:
+        options += ["-s", str(HERE / "post.lua")]
+    return run_wrk(url, concurrency, seconds, options, {"BENCH_AUTH": AUTH})
+
+
+def run_wrk(
+    url: str,
+    concurrency: int,
+    seconds: int,
+    options: list[str],
+    env: dict[str, str],
+    sockets_fail: bool = False,
+) -> tuple[float, float, float]:
+    """One wrk run (one thread, ``options`` and ``env`` added): requests/s, p50 and p99 in ms; an
+    error if any answer was not 2xx (or, with ``sockets_fail``, a socket failed)."""
+    command = ["wrk", "-t", "1", "-c", str(concurrency), "-d", f"{seconds}s", "--latency", *options, url]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, check=True)
+    if "Non-2xx" in result.stdout or (sockets_fail and "Socket errors" in result.stdout):
         raise RuntimeError(f"wrk saw errors for {url}:\n{result.stdout}")
     latency = {pct: float(value) * _UNIT[unit] for pct, value, unit in _LATENCY.findall(result.stdout)}
     return float(_RPS.findall(result.stdout)[0]), latency["50"], latency["99"]

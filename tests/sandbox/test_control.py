@@ -21,11 +21,6 @@ CALLER = "+12065550123"
 
 
 @pytest.fixture
-def app() -> TwimlApp:
-    return TwimlApp()
-
-
-@pytest.fixture
 def sandbox_config(clock: Clock, app: TwimlApp) -> SandboxConfig:
     return app_config(clock, app, call_step=STEP, call_length=LENGTH)
 

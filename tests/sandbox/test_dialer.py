@@ -18,16 +18,6 @@ CALLEE = "+14155551212"
 
 
 @pytest.fixture
-def app() -> TwimlApp:
-    return TwimlApp()
-
-
-@pytest.fixture
-def simulation() -> Simulation:
-    return Simulation()
-
-
-@pytest.fixture
 def sandbox_config(clock: Clock, app: TwimlApp, simulation: Simulation) -> SandboxConfig:
     return app_config(clock, app, call_step=STEP, call_length=LENGTH, simulation=simulation)
 

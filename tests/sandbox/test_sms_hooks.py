@@ -20,16 +20,6 @@ SENDER = "+14155550123"
 
 
 @pytest.fixture
-def app() -> TwimlApp:
-    return TwimlApp()
-
-
-@pytest.fixture
-def simulation() -> Simulation:
-    return Simulation()
-
-
-@pytest.fixture
 def sandbox_config(clock: Clock, app: TwimlApp, simulation: Simulation) -> SandboxConfig:
     return app_config(clock, app, simulation=simulation)
 

@@ -94,11 +94,18 @@ def embedded_gateway() -> Iterator[str]:
         thread.join(10)
 
 
-def print_credentials(env: dict[str, str]) -> None:
+def sandbox_account(env: dict[str, str]) -> tuple[str, str]:
+    """The embedded sandbox's account sid and auth token: ``SANDBOX_*``, else the built-in ones."""
     from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     sid = env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
-    token = env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+    return sid, env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+
+
+def print_credentials(env: dict[str, str]) -> None:
+    from gateway.sandbox import DEFAULT_AUTH_TOKEN
+
+    sid, token = sandbox_account(env)
     if token != DEFAULT_AUTH_TOKEN:  # an operator's own token is never echoed
         token = "****"
     print(f"sandbox credentials: SANDBOX_ACCOUNT_SID={sid} SANDBOX_AUTH_TOKEN={token}", flush=True)
@@ -111,10 +118,7 @@ def sandbox_callbacks(settings: Settings, env: dict[str, str]) -> Settings:
     """Callbacks with no setting against the sandbox: the public URL is the gateway's own address, a
     hook key is made at start, the sandbox account's token is known, apps on loopback are allowed.
     What the operator set is kept."""
-    from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
-    sid = env.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
-    token = env.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
+    sid, token = sandbox_account(env)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     host = f"[{host}]" if ":" in host else host
     scheme = "https" if settings.ssl_certfile else "http"
@@ -228,13 +232,8 @@ def sandbox(args: argparse.Namespace) -> int:
 def replay(args: argparse.Namespace) -> int:
     from gateway.migration.replay import Local
     from gateway.migration.replay import main as replay_main
-    from gateway.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
-    account = (
-        os.environ.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID),
-        os.environ.get("SANDBOX_AUTH_TOKEN", DEFAULT_AUTH_TOKEN),
-    )
-    status: int = replay_main(args, Local(embedded_gateway, account))
+    status: int = replay_main(args, Local(embedded_gateway, sandbox_account(dict(os.environ))))
     return status
 
 
